@@ -1,0 +1,92 @@
+/**
+ * Choosing and dialing the server a client command talks to (SPEC §4.4), with the key read
+ * first from `-hmac` or `CIRCUIT_HMAC`.
+ *
+ * @module
+ */
+import { connect } from "../client/dial.ts";
+import type { Connection } from "../client/connection.ts";
+import { parseKeyText } from "../client/crypto/keys.ts";
+import { CircuitError } from "../client/errors.ts";
+import { parseCircuitUrl } from "../client/url.ts";
+import type { ParsedArgs } from "./flags.ts";
+import { causeText, ContextError } from "./fail.ts";
+
+/** Deadline of each non-blocking call, end to end through forwarding (SPEC §4.6). */
+export const CALL_TIMEOUT_MS = 10_000;
+
+/** Deadline of calls that may wait on the Docker engine: `mkdkr` and `scrub` (SPEC §4.6). */
+export const SLOW_CALL_TIMEOUT_MS = 30_000;
+
+/**
+ * Reads the key named by `-hmac`, else by `CIRCUIT_HMAC`; a flag given empty means no key even
+ * when the variable is set. Throws `CircuitError` with the texts of SPEC §2.5.
+ *
+ * @example
+ * ```ts ignore
+ * import { readKey } from "./dial.ts";
+ * const key = await readKey(".hmac"); // Uint8Array of the decoded key
+ * ```
+ */
+export async function readKey(flag: string | undefined): Promise<Uint8Array | undefined> {
+  const path = flag ?? Deno.env.get("CIRCUIT_HMAC") ?? "";
+  if (path === "") return undefined;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    throw new CircuitError(`problem reading private key file (${path}): ${causeText(err)}`);
+  }
+  return parseKeyText(text, path);
+}
+
+/**
+ * Dials the server chosen by the common client flags and the environment: `-dial`, else
+ * discovery on `-discover` or `CIRCUIT_DISCOVER` (`-discover ""` skips discovery), else the URL
+ * in the file named by `CIRCUIT`. Connection failures throw a {@link ContextError} naming
+ * `dial <url>` or `discover <addr>`.
+ *
+ * @example
+ * ```ts ignore
+ * import { parseFlags } from "./flags.ts";
+ * import { dialServer } from "./dial.ts";
+ * const conn = await dialServer(parseFlags(["-d", "circuit://127.0.0.1:4000/812/Q0de74570a61e9688"], []));
+ * console.log(conn.serverId);
+ * ```
+ */
+export async function dialServer(parsed: ParsedArgs): Promise<Connection> {
+  const key = await readKey(parsed.strings.get("hmac"));
+  const dial = parsed.strings.get("dial") ?? "";
+  if (dial !== "") return await _dialUrl(dial, key);
+  const addr = parsed.strings.get("discover") ?? Deno.env.get("CIRCUIT_DISCOVER") ?? "";
+  if (addr !== "") {
+    let url: string;
+    try {
+      // Loaded only here: discovery needs UDP and crypto code that dialing by URL does not.
+      const { discover } = await import("../client/discover.ts");
+      url = await discover(addr, { key });
+    } catch (err) {
+      throw new ContextError(`discover ${addr}`, err);
+    }
+    return await _dialUrl(url, key);
+  }
+  const file = Deno.env.get("CIRCUIT") ?? "";
+  if (file === "") throw new CircuitError("no dial or discovery addresses available; use -dial or -discover");
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (err) {
+    throw new CircuitError(`circuit environment file ${file} is not readable: ${causeText(err)}`);
+  }
+  return await _dialUrl(text.trim(), key);
+}
+
+async function _dialUrl(url: string, key: Uint8Array | undefined): Promise<Connection> {
+  // A malformed URL is the user's input error, reported under the command rather than as a dial failure.
+  parseCircuitUrl(url);
+  try {
+    return await connect(url, { key });
+  } catch (err) {
+    throw new ContextError(`dial ${url}`, err);
+  }
+}

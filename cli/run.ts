@@ -1,0 +1,59 @@
+/**
+ * The CLI dispatcher: picks the command, parses its flags, counts its arguments, runs it, and
+ * turns every failure into one error line and an exit code (SPEC §4.1, §4.5).
+ *
+ * @module
+ */
+import { CLIENT_FLAGS, findCommand } from "./commands.ts";
+import { errorReport, printError, UsageError } from "./fail.ts";
+import { parseFlags } from "./flags.ts";
+import { commandHelp, commandList } from "./help.ts";
+import { writeStdout } from "./io.ts";
+
+/** What `circuit` alone, and these first arguments, mean: print the command list. */
+const _TOP_HELP = new Set(["-h", "-help", "--help"]);
+
+/**
+ * Runs one CLI invocation and resolves with its exit code; it never throws. Output goes to
+ * stdout, the error line (if any) to stderr.
+ *
+ * @example
+ * ```ts ignore
+ * import { runCli } from "./run.ts";
+ * Deno.exit(await runCli(["ls", "-d", "circuit://127.0.0.1:4000/812/Q0de74570a61e9688", "/"]));
+ * ```
+ */
+export async function runCli(args: readonly string[]): Promise<number> {
+  const name = args[0] ?? "help";
+  // A promise rejected outside the command's await chain would otherwise crash with a stack trace.
+  const onRejection = (e: PromiseRejectionEvent) => {
+    e.preventDefault();
+    const { line, code } = errorReport(name, e.reason);
+    printError(line);
+    Deno.exit(code);
+  };
+  globalThis.addEventListener("unhandledrejection", onRejection);
+  try {
+    if (_TOP_HELP.has(name)) {
+      await writeStdout(commandList());
+      return 0;
+    }
+    const def = findCommand(name);
+    if (def === undefined) throw new UsageError(`unknown command "${name}" (see 'circuit help')`);
+    const parsed = parseFlags(args.slice(1), def.dials ? [...def.flags, ...CLIENT_FLAGS] : def.flags);
+    if (parsed.help) {
+      await writeStdout(commandHelp(def));
+      return 0;
+    }
+    const n = parsed.positionals.length;
+    if (n < def.arity[0] || n > def.arity[1]) throw new UsageError(def.usage);
+    const run = await def.load();
+    return await run({ command: name, parsed });
+  } catch (err) {
+    const { line, code } = errorReport(name, err);
+    printError(line);
+    return code;
+  } finally {
+    globalThis.removeEventListener("unhandledrejection", onRejection);
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * `circuit start` (SPEC §3): resolves the flags against the environment and runs the server.
+ *
+ * @module
+ */
+import type { Invocation } from "./commands.ts";
+import { UsageError } from "./fail.ts";
+
+/**
+ * Runs a server until it stops; resolves with its exit code. `-a` and `-if` together are a usage
+ * error. `-hmac` and `-discover` beat `CIRCUIT_HMAC` and `CIRCUIT_DISCOVER`; given empty, they
+ * turn the feature off.
+ *
+ * @example
+ * ```ts ignore
+ * import { parseFlags } from "./flags.ts";
+ * import { start } from "./start.ts";
+ * await start({ command: "start", parsed: parseFlags(["-a", "127.0.0.1:0"], [{ names: ["addr", "a"], type: "string", usage: "" }]) });
+ * ```
+ */
+export async function start(inv: Invocation): Promise<number> {
+  const { strings, bools } = inv.parsed;
+  const addr = strings.get("addr");
+  const iface = strings.get("if");
+  // `-a ""` is how the original's scripts asked for `-if`, so only a real address conflicts.
+  if (addr !== undefined && addr !== "" && iface !== undefined) {
+    throw new UsageError("-addr and -if cannot be used together");
+  }
+  // Loaded only here: no other command needs the server's code.
+  const { runServer } = await import("../server/main.ts");
+  return await runServer({
+    addr: addr === "" ? undefined : addr,
+    iface,
+    varDir: strings.get("var"),
+    join: strings.get("join"),
+    hmac: _flagOrEnv(strings.get("hmac"), "CIRCUIT_HMAC"),
+    discover: _flagOrEnv(strings.get("discover"), "CIRCUIT_DISCOVER"),
+    docker: bools.has("docker"),
+  });
+}
+
+/** A flag beats its variable; either one empty means off. */
+function _flagOrEnv(flag: string | undefined, env: string): string | undefined {
+  const value = flag ?? Deno.env.get(env) ?? "";
+  return value === "" ? undefined : value;
+}

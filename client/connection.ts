@@ -1,0 +1,625 @@
+/**
+ * A multiplexed connection: concurrent calls and byte streams over one framed transport,
+ * each stream with credit-based flow control and acknowledged delivery (docs/PROTOCOL.md).
+ *
+ * @module
+ */
+import { CircuitError, ConnectionError } from "./errors.ts";
+import { decodeFrame, encodeBodyShared, ErrorKind, type Frame, T } from "./frame.ts";
+import type { OpName, Ops } from "./ops.ts";
+import type { FrameTransport } from "./transport.ts";
+
+/**
+ * Bytes a stream's producer may send before the consumer acknowledges any (SPEC §11.4:
+ * about 64 KiB). Larger windows raise throughput per round trip but hold more memory per stream.
+ */
+export const STREAM_WINDOW = 256 * 1024;
+
+/** Largest payload of one data frame: four frames fill a window, so acks flow while data does. */
+export const DATA_CHUNK = 64 * 1024;
+
+/** An idle connection is pinged this often (SPEC §11.9). */
+const _PING_INTERVAL_MS = 5_000;
+
+/** A connection with no frame at all for this long is dead (three missed pings). */
+const _IDLE_LIMIT_MS = 15_000;
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Aborting cancels the call like a disconnect. */
+  signal?: AbortSignal;
+  /** Gives up after this many milliseconds with `timed out after <n>s`. */
+  timeoutMs?: number;
+}
+
+/** Handlers of a raw outgoing call (used by forwarding servers). */
+export interface RawCallHandlers {
+  onStream(type: typeof T.Data | typeof T.Credit | typeof T.End, payload: Uint8Array | number | undefined): void;
+  onResult(value: unknown): void;
+  onError(kind: number, message: string): void;
+}
+
+/** A raw outgoing call: the caller moves stream frames itself. */
+export interface RawCall {
+  sendStream(type: typeof T.Data | typeof T.Credit | typeof T.End, payload?: Uint8Array | number): void;
+  cancel(): void;
+}
+
+interface _Outgoing {
+  onStream(f: Frame): void;
+  onResult(value: unknown): void;
+  onError(kind: number, message: string): void;
+}
+
+/** Options of a new connection. */
+export interface ConnectionInit {
+  /** The dialing side numbers its calls with even IDs, the accepting side with odd ones. */
+  dialer: boolean;
+  /** The peer's server ID (for a client: the dialed server's). */
+  serverId: string;
+  /** The peer's circuit URL, or "" for a client peer. */
+  url: string;
+  /** Serves calls the peer makes; absent on clients, which serve nothing. */
+  onCall?: (call: IncomingCall) => void;
+}
+
+/**
+ * One multiplexed connection.
+ *
+ * @example
+ * ```ts ignore
+ * import { connect } from "./dial.ts";
+ * const conn = await connect("circuit://127.0.0.1:4000/812/Q0de74570a61e9688");
+ * console.log(await conn.call("view", {}));
+ * conn.close();
+ * ```
+ */
+export class Connection {
+  /** The peer's server ID. */
+  readonly serverId: string;
+  /** The peer's circuit URL ("" for a client peer). */
+  readonly url: string;
+  /** Settles when the connection has ended, for whatever reason. */
+  readonly closed: Promise<void>;
+  #t: FrameTransport;
+  #nextId: number;
+  #out = new Map<number, _Outgoing>();
+  #in = new Map<number, IncomingCall>();
+  #onCall?: (call: IncomingCall) => void;
+  #lastRx = Date.now();
+  #pinger: ReturnType<typeof setInterval> | undefined;
+  #isClosed = false;
+  #resolveClosed!: () => void;
+  #closeReason = "connection lost";
+
+  /** Wraps a transport whose handshake is done; call `start()` to begin reading. */
+  constructor(transport: FrameTransport, init: ConnectionInit) {
+    this.#t = transport;
+    this.serverId = init.serverId;
+    this.url = init.url;
+    this.#nextId = init.dialer ? 2 : 1;
+    this.#onCall = init.onCall;
+    this.closed = new Promise((r) => (this.#resolveClosed = r));
+    transport.onWriteError = () => this.close("connection lost");
+  }
+
+  /** Starts the read loop and keep-alive. */
+  start(): void {
+    this.#pinger = setInterval(() => {
+      if (Date.now() - this.#lastRx > _IDLE_LIMIT_MS) this.close("connection lost");
+      else this._send([T.Ping]);
+    }, _PING_INTERVAL_MS);
+    this.#readLoop();
+  }
+
+  /** Whether the connection has ended. */
+  get isClosed(): boolean {
+    return this.#isClosed;
+  }
+
+  /** Number of calls in flight in both directions (for diagnostics). */
+  get pendingCalls(): { outgoing: number; incoming: number } {
+    return { outgoing: this.#out.size, incoming: this.#in.size };
+  }
+
+  async #readLoop(): Promise<void> {
+    try {
+      while (!this.#isClosed) {
+        const body = await this.#t.read();
+        if (body === null) break;
+        this.#lastRx = Date.now();
+        this.#dispatch(decodeFrame(body));
+      }
+    } catch {
+      // A malformed, oversized or unauthenticated frame, or a read error: the connection is over.
+    }
+    this.close("connection lost");
+  }
+
+  #dispatch(f: Frame): void {
+    switch (f[0]) {
+      case T.Call: {
+        const [, id, op, args] = f;
+        if (!this.#onCall || this.#mine(id) || this.#in.has(id)) throw new Error("unexpected call");
+        const call = new IncomingCall(this, id, op, args);
+        this.#in.set(id, call);
+        this.#onCall(call);
+        return;
+      }
+      case T.Result: {
+        const o = this.#out.get(f[1]);
+        if (o) {
+          this.#out.delete(f[1]);
+          o.onResult(f[2]);
+        }
+        return;
+      }
+      case T.Error: {
+        const o = this.#out.get(f[1]);
+        if (o) {
+          this.#out.delete(f[1]);
+          o.onError(f[2], f[3]);
+        }
+        return;
+      }
+      case T.Cancel:
+        this.#in.get(f[1])?._abort(new ConnectionError("cancelled"));
+        return;
+      case T.Data:
+      case T.Credit:
+      case T.End:
+        if (this.#mine(f[1])) this.#out.get(f[1])?.onStream(f);
+        else this.#in.get(f[1])?._onStream(f);
+        return;
+      case T.Ping:
+        this._send([T.Pong]);
+        return;
+      case T.Pong:
+        return;
+    }
+  }
+
+  #mine(id: number): boolean {
+    return (id % 2 === 0) === (this.#nextId % 2 === 0);
+  }
+
+  /** @internal Queues a frame. */
+  _send(frame: Frame): void {
+    if (!this.#isClosed) this.#t.send(encodeBodyShared(frame));
+  }
+
+  /** @internal Forgets an incoming call once it has ended. */
+  _endIncoming(id: number): void {
+    this.#in.delete(id);
+  }
+
+  #begin(op: string, args: unknown, o: _Outgoing): number {
+    if (this.#isClosed) throw new ConnectionError(this.#closeReason);
+    const id = this.#nextId;
+    this.#nextId += 2;
+    this.#out.set(id, o);
+    this._send([T.Call, id, op, args]);
+    return id;
+  }
+
+  #cancel(id: number): void {
+    if (this.#out.delete(id)) this._send([T.Cancel, id]);
+  }
+
+  /**
+   * Makes one request/response call. Rejects with `CircuitError` (the server's cause text) or
+   * `ConnectionError` (connection lost, timed out, cancelled).
+   */
+  call<K extends OpName>(op: K, args: Ops[K]["args"], opts: CallOptions = {}): Promise<Ops[K]["result"]> {
+    return this.#callWith(op, args, opts, () => {});
+  }
+
+  #callWith<R>(
+    op: string,
+    args: unknown,
+    opts: CallOptions,
+    onStream: (f: Frame, id: number) => void,
+    onId?: (id: number) => void,
+  ): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const { signal, timeoutMs } = opts;
+      if (signal?.aborted) return reject(signal.reason);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const cleanup = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const onAbort = () => {
+        cleanup();
+        this.#cancel(id);
+        reject(signal!.reason);
+      };
+      let id = 0;
+      try {
+        id = this.#begin(op, args, {
+          onStream: (f) => onStream(f, id),
+          onResult: (v) => {
+            cleanup();
+            resolve(v as R);
+          },
+          onError: (kind, message) => {
+            cleanup();
+            reject(kind === ErrorKind.App ? new CircuitError(message) : new ConnectionError(message));
+          },
+        });
+      } catch (err) {
+        return reject(err);
+      }
+      onId?.(id);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          cleanup();
+          this.#cancel(id);
+          reject(new ConnectionError(`timed out after ${Math.round(timeoutMs / 1000)}s`));
+        }, timeoutMs);
+      }
+    });
+  }
+
+  /**
+   * Opens an output stream (`recv`, `read`). Each chunk is acknowledged when the consumer
+   * pulls the next one, or when the stream ends, so a consumer should finish with a chunk
+   * (e.g. write it out) before pulling again. Cancelling the stream cancels the call; the
+   * server keeps whatever was not acknowledged.
+   */
+  openOutput<K extends "recv" | "read">(
+    op: K,
+    args: Ops[K]["args"],
+    opts: CallOptions = {},
+  ): { stream: ReadableStream<Uint8Array>; result: Promise<Ops[K]["result"]> } {
+    const queue: Uint8Array[] = [];
+    let ended = false;
+    let failure: unknown = null;
+    let unacked = 0;
+    let wake: (() => void) | null = null;
+    let callId = 0;
+    const ctl = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, ctl.signal]) : ctl.signal;
+    const notify = () => {
+      const w = wake;
+      wake = null;
+      w?.();
+    };
+    const result = this.#callWith<Ops[K]["result"]>(op, args, { signal }, (f) => {
+      if (f[0] === T.Data) queue.push(f[2]);
+      else if (f[0] === T.End) ended = true;
+      notify();
+    }, (id) => (callId = id));
+    result.catch((err) => {
+      failure = err;
+      notify();
+    });
+    const stream = new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        if (unacked > 0 && !failure) {
+          this._send([T.Credit, callId, unacked]);
+          unacked = 0;
+        }
+        while (queue.length === 0 && !ended && !failure) await new Promise<void>((r) => (wake = r));
+        if (queue.length > 0) {
+          const chunk = queue.shift()!;
+          unacked += chunk.length;
+          controller.enqueue(chunk);
+        } else if (ended) {
+          this._send([T.End, callId]);
+          try {
+            await result;
+            controller.close();
+          } catch (err) {
+            controller.error(err);
+          }
+        } else {
+          controller.error(failure);
+        }
+      },
+      cancel: (reason) => {
+        ctl.abort(reason ?? new ConnectionError("cancelled"));
+      },
+    }, { highWaterMark: 0 });
+    return { stream, result };
+  }
+
+  /**
+   * Opens an input stream (`send`, `stdin`). Resolves once the server admits the stream (its
+   * first credit). Closing the writable ends the input; aborting it cancels the call.
+   */
+  openInput<K extends "send" | "stdin">(
+    op: K,
+    args: Ops[K]["args"],
+    opts: CallOptions = {},
+  ): Promise<{ writable: WritableStream<Uint8Array>; result: Promise<null> }> {
+    let credit = 0;
+    let wake: (() => void) | null = null;
+    let callId = 0;
+    let failure: unknown = null;
+    const ctl = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, ctl.signal]) : ctl.signal;
+    return new Promise((resolveAdmission, rejectAdmission) => {
+      let admitted = false;
+      const result = this.#callWith<null>(op, args, { signal }, (f) => {
+        if (f[0] !== T.Credit) return;
+        credit += f[2];
+        const w = wake;
+        wake = null;
+        w?.();
+        if (!admitted) {
+          admitted = true;
+          resolveAdmission({ writable, result });
+        }
+      }, (id) => (callId = id));
+      result.catch((err) => {
+        failure = err;
+        const w = wake;
+        wake = null;
+        w?.();
+        if (!admitted) rejectAdmission(err);
+      });
+      const writable = new WritableStream<Uint8Array>({
+        write: async (chunk) => {
+          let off = 0;
+          while (off < chunk.length) {
+            while (credit === 0 && !failure) await new Promise<void>((r) => (wake = r));
+            if (failure) throw failure;
+            const n = Math.min(credit, DATA_CHUNK, chunk.length - off);
+            this._send([T.Data, callId, chunk.subarray(off, off + n)]);
+            credit -= n;
+            off += n;
+          }
+        },
+        close: async () => {
+          if (failure) throw failure;
+          this._send([T.End, callId]);
+          await result;
+        },
+        abort: (reason) => {
+          ctl.abort(reason ?? new ConnectionError("cancelled"));
+        },
+      }, { highWaterMark: 1 });
+    });
+  }
+
+  /** Starts a call whose stream frames the caller moves itself (forwarding). */
+  startRaw(op: string, args: unknown, h: RawCallHandlers): RawCall {
+    const id = this.#begin(op, args, {
+      onStream: (f) => h.onStream(f[0] as typeof T.Data, f[2] as Uint8Array | number | undefined),
+      onResult: h.onResult,
+      onError: h.onError,
+    });
+    return {
+      sendStream: (type, payload) => {
+        if (!this.#out.has(id)) return;
+        this._send((type === T.End ? [type, id] : [type, id, payload]) as Frame);
+      },
+      cancel: () => this.#cancel(id),
+    };
+  }
+
+  /** Ends the connection: pending outgoing calls fail with `reason`, incoming ones are cancelled. */
+  close(reason = "connection lost"): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#closeReason = reason;
+    clearInterval(this.#pinger);
+    this.#t.close();
+    const out = [...this.#out.values()];
+    this.#out.clear();
+    for (const o of out) o.onError(ErrorKind.System, reason);
+    const inc = [...this.#in.values()];
+    this.#in.clear();
+    for (const c of inc) c._abort(new ConnectionError(reason));
+    this.#resolveClosed();
+  }
+}
+
+/**
+ * A call the peer made to us. The handler ends it exactly once with `reply` or `fail`; stream
+ * operations use `serveOutput` / `acceptInput` before replying.
+ */
+export class IncomingCall {
+  /** Operation name. */
+  readonly op: string;
+  /** Operation arguments, as decoded (untrusted). */
+  readonly args: unknown;
+  #conn: Connection;
+  #id: number;
+  #ctl = new AbortController();
+  #done = false;
+  #onStream: (f: Frame) => void = () => {};
+
+  /** @internal */
+  constructor(conn: Connection, id: number, op: string, args: unknown) {
+    this.#conn = conn;
+    this.#id = id;
+    this.op = op;
+    this.args = args;
+  }
+
+  /** Aborted when the caller cancels or the connection ends. */
+  get signal(): AbortSignal {
+    return this.#ctl.signal;
+  }
+
+  /** The connection the call came in on. */
+  get connection(): Connection {
+    return this.#conn;
+  }
+
+  /** @internal */
+  _abort(reason: unknown): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#conn._endIncoming(this.#id);
+    this.#ctl.abort(reason);
+  }
+
+  /** @internal */
+  _onStream(f: Frame): void {
+    this.#onStream(f);
+  }
+
+  /** Sets the receiver of this call's stream frames (forwarding). */
+  set onStream(fn: (f: Frame) => void) {
+    this.#onStream = fn;
+  }
+
+  /** Sends one stream frame of this call (forwarding). */
+  sendStream(type: typeof T.Data | typeof T.Credit | typeof T.End, payload?: Uint8Array | number): void {
+    if (this.#done) return;
+    this.#conn._send((type === T.End ? [type, this.#id] : [type, this.#id, payload]) as Frame);
+  }
+
+  /** Ends the call successfully. */
+  reply(value: unknown): void {
+    if (this.#finish()) this.#conn._send([T.Result, this.#id, value ?? null]);
+  }
+
+  /**
+   * Ends the call with an error. `CircuitError`s travel as application errors with their
+   * message, `ConnectionError`s as system errors; anything else is reported by message only.
+   */
+  fail(err: unknown): void {
+    if (!this.#finish()) return;
+    const kind = err instanceof ConnectionError ? ErrorKind.System : ErrorKind.App;
+    const message = err instanceof Error ? err.message : String(err);
+    this.#conn._send([T.Error, this.#id, kind, message]);
+  }
+
+  /** Ends the call with an error of the given kind (forwarding). */
+  failRaw(kind: number, message: string): void {
+    if (this.#finish()) this.#conn._send([T.Error, this.#id, kind, message]);
+  }
+
+  #finish(): boolean {
+    if (this.#done) return false;
+    this.#done = true;
+    this.#conn._endIncoming(this.#id);
+    return true;
+  }
+
+  /**
+   * Serves an output stream: sends bytes within the consumer's credit and acknowledges them to
+   * `reader` as credit comes back. Resolves once the consumer acknowledged the end; rejects
+   * (after `reader.release()`) when the call is cancelled or the reader fails.
+   */
+  serveOutput(reader: {
+    read(max: number, signal?: AbortSignal): Promise<Uint8Array | null>;
+    ack(n: number): void;
+    ackEnd(): void;
+    release(): void;
+  }): Promise<void> {
+    const signal = this.signal;
+    return new Promise<void>((resolve, reject) => {
+      let credit = STREAM_WINDOW;
+      let wake: (() => void) | null = null;
+      let finished = false;
+      const finish = (err?: unknown) => {
+        if (finished) return;
+        finished = true;
+        signal.removeEventListener("abort", onAbort);
+        if (err === undefined) resolve();
+        else {
+          reader.release();
+          reject(err);
+        }
+      };
+      const onAbort = () => {
+        finish(signal.reason);
+        const w = wake;
+        wake = null;
+        w?.();
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#onStream = (f) => {
+        if (f[0] === T.Credit) {
+          reader.ack(f[2]);
+          credit += f[2];
+          const w = wake;
+          wake = null;
+          w?.();
+        } else if (f[0] === T.End) {
+          reader.ackEnd();
+          finish();
+        }
+      };
+      (async () => {
+        try {
+          while (!finished) {
+            while (credit <= 0 && !finished) await new Promise<void>((r) => (wake = r));
+            if (finished) return;
+            const chunk = await reader.read(Math.min(credit, DATA_CHUNK), signal);
+            if (finished) return;
+            if (chunk === null) {
+              this.sendStream(T.End);
+              return;
+            }
+            credit -= chunk.length;
+            this.sendStream(T.Data, chunk);
+          }
+        } catch (err) {
+          finish(err);
+        }
+      })();
+      if (signal.aborted) onAbort();
+    });
+  }
+
+  /**
+   * Accepts an input stream into `sink`: grants credit, writes each data frame in order, and
+   * returns credit as writes complete. Resolves after the end arrived and `sink.close()` is
+   * done; rejects (after `sink.release()`) when cancelled, or with the sink's error.
+   */
+  acceptInput(sink: {
+    write(chunk: Uint8Array, signal?: AbortSignal): Promise<void>;
+    close(): Promise<void>;
+    release(): void;
+  }): Promise<void> {
+    const signal = this.signal;
+    return new Promise<void>((resolve, reject) => {
+      let chain = Promise.resolve();
+      let finished = false;
+      let granted = STREAM_WINDOW;
+      const finish = (err?: unknown) => {
+        if (finished) return;
+        finished = true;
+        signal.removeEventListener("abort", onAbort);
+        if (err === undefined) resolve();
+        else {
+          sink.release();
+          reject(err);
+        }
+      };
+      const onAbort = () => finish(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#onStream = (f) => {
+        if (finished) return;
+        if (f[0] === T.Data) {
+          const bytes = f[2];
+          granted -= bytes.length;
+          if (granted < 0) return finish(new CircuitError("stream credit exceeded"));
+          chain = chain.then(async () => {
+            if (finished) return;
+            await sink.write(bytes, signal);
+            granted += bytes.length;
+            this.sendStream(T.Credit, bytes.length);
+          });
+          chain.catch(finish);
+        } else if (f[0] === T.End) {
+          chain = chain.then(async () => {
+            if (finished) return;
+            await sink.close();
+            finish();
+          });
+          chain.catch(finish);
+        }
+      };
+      if (signal.aborted) return onAbort();
+      this.sendStream(T.Credit, STREAM_WINDOW);
+    });
+  }
+}

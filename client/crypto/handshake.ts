@@ -1,0 +1,155 @@
+/**
+ * The cryptography of the keyed handshake (SPEC §10.1): nonces, HKDF key derivation, the mutual
+ * challenge–response proofs and the per-connection traffic keys. Framing and transport of the
+ * handshake messages are the caller's; these functions only compute.
+ *
+ * Protocol, for a dialer D connecting to an acceptor A whose identity is `"<workerID>/<pid>"`:
+ * 1. D and A each send a fresh 32-byte nonce from {@linkcode newNonce}.
+ * 2. Both call `HandshakeKeys.derive(key, dialerNonce, acceptorNonce)`: HKDF-SHA256 with salt
+ *    dialerNonce ‖ acceptorNonce and info `"circuit v1 auth"`, `"circuit v1 dialer->acceptor"`,
+ *    `"circuit v1 acceptor->dialer"` yields an HMAC key and one AES-256-GCM key per direction, all
+ *    fresh for every connection.
+ * 3. Each side sends `prove(ownRole, identity)` = HMAC-SHA256(auth key, role label ‖ dialerNonce ‖
+ *    acceptorNonce ‖ utf8(identity)) and checks the peer's with `verify(peerRole, identity, proof)`.
+ *    The role label differs, so a proof reflected back to its sender fails; the nonces make it
+ *    useless on any other connection.
+ * 4. Traffic is sealed with `sealerFor(ownRole)` and opened with `openerFor(ownRole)`.
+ *
+ * @module
+ */
+import { timingSafeEqual } from "node:crypto";
+import { FrameOpener, FrameSealer } from "./sealer.ts";
+
+/** Which end of a connection: the side that dialed or the side that accepted. */
+export type Role = "dialer" | "acceptor";
+
+/** Bytes of a handshake nonce: 256 bits, so two connections never share one. */
+export const NONCE_BYTES = 32;
+
+const _enc = new TextEncoder();
+
+/** HKDF `info` labels; distinct so no two uses ever share a key. */
+const _INFO = {
+  auth: _enc.encode("circuit v1 auth"),
+  dialer: _enc.encode("circuit v1 dialer->acceptor"),
+  acceptor: _enc.encode("circuit v1 acceptor->dialer"),
+};
+
+/**
+ * First bytes of each role's proof input. They differ in their first byte, so no proof input of
+ * one role can equal one of the other (the nonces that follow have a fixed length).
+ */
+const _PROOF_LABEL: Record<Role, Uint8Array> = {
+  dialer: _enc.encode("dialer"),
+  acceptor: _enc.encode("acceptor"),
+};
+
+/**
+ * Returns a fresh random handshake nonce of {@linkcode NONCE_BYTES} bytes.
+ *
+ * @example
+ * ```ts
+ * import { newNonce } from "./handshake.ts";
+ * console.log(newNonce().length); // 32
+ * ```
+ */
+export function newNonce(): Uint8Array<ArrayBuffer> {
+  return crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
+}
+
+/**
+ * The keys of one connection, derived from the cluster key and both nonces.
+ *
+ * @example
+ * ```ts
+ * import { HandshakeKeys, newNonce } from "./handshake.ts";
+ * const key = crypto.getRandomValues(new Uint8Array(64));
+ * const dn = newNonce(), an = newNonce();
+ * const dialer = await HandshakeKeys.derive(key, dn, an);
+ * const acceptor = await HandshakeKeys.derive(key, dn, an);
+ * const proof = await dialer.prove("dialer", "Q1234567890abcdef/42");
+ * console.log(await acceptor.verify("dialer", "Q1234567890abcdef/42", proof)); // true
+ * console.log(await acceptor.verify("acceptor", "Q1234567890abcdef/42", proof)); // false: reflected
+ * const wire = await dialer.sealerFor("dialer").seal(new Uint8Array([7]));
+ * const plain = await acceptor.openerFor("acceptor").open(wire.subarray(0, 4), wire.subarray(4));
+ * console.log(plain); // Uint8Array(1) [ 7 ]
+ * ```
+ */
+export class HandshakeKeys {
+  #auth: CryptoKey;
+  #nonces: Uint8Array;
+  // One sealer and opener per direction for the life of the connection: a second sealer on the same
+  // key would start again at counter 0 and reuse GCM nonces.
+  #sealers: Record<Role, FrameSealer>;
+  #openers: Record<Role, FrameOpener>;
+
+  private constructor(auth: CryptoKey, nonces: Uint8Array, dialer: CryptoKey, acceptor: CryptoKey) {
+    this.#auth = auth;
+    this.#nonces = nonces;
+    this.#sealers = { dialer: new FrameSealer(dialer), acceptor: new FrameSealer(acceptor) };
+    this.#openers = { dialer: new FrameOpener(acceptor), acceptor: new FrameOpener(dialer) };
+  }
+
+  /**
+   * Derives the keys of a connection from the cluster key and the two nonces. Both sides must pass
+   * the nonces in the same order (dialer's first). Throws a `RangeError` when a nonce is not
+   * {@linkcode NONCE_BYTES} long, so a malformed handshake message cannot weaken the derivation.
+   */
+  static async derive(
+    key: Uint8Array,
+    dialerNonce: Uint8Array,
+    acceptorNonce: Uint8Array,
+  ): Promise<HandshakeKeys> {
+    if (dialerNonce.length !== NONCE_BYTES || acceptorNonce.length !== NONCE_BYTES) {
+      throw new RangeError(`handshake nonces must be ${NONCE_BYTES} bytes`);
+    }
+    const nonces = new Uint8Array(2 * NONCE_BYTES);
+    nonces.set(dialerNonce);
+    nonces.set(acceptorNonce, NONCE_BYTES);
+    const base = await crypto.subtle.importKey("raw", key as Uint8Array<ArrayBuffer>, "HKDF", false, [
+      "deriveKey",
+    ]);
+    const hkdf = (info: Uint8Array) => ({ name: "HKDF", hash: "SHA-256", salt: nonces, info });
+    const aes = (info: Uint8Array) =>
+      crypto.subtle.deriveKey(hkdf(info), base, { name: "AES-GCM", length: 256 }, false, [
+        "encrypt",
+        "decrypt",
+      ]);
+    const [auth, dialer, acceptor] = await Promise.all([
+      crypto.subtle.deriveKey(hkdf(_INFO.auth), base, { name: "HMAC", hash: "SHA-256", length: 256 }, false, [
+        "sign",
+      ]),
+      aes(_INFO.dialer),
+      aes(_INFO.acceptor),
+    ]);
+    return new HandshakeKeys(auth, nonces, dialer, acceptor);
+  }
+
+  /** The proof that the side playing `role` knows the key, bound to the target's `identity`. */
+  async prove(role: Role, identity: string): Promise<Uint8Array<ArrayBuffer>> {
+    const label = _PROOF_LABEL[role];
+    const id = _enc.encode(identity);
+    const input = new Uint8Array(label.length + this.#nonces.length + id.length);
+    input.set(label);
+    input.set(this.#nonces, label.length);
+    input.set(id, label.length + this.#nonces.length);
+    return new Uint8Array(await crypto.subtle.sign("HMAC", this.#auth, input));
+  }
+
+  /** Whether `proof` is the proof of the side playing `role` for `identity`; compared in constant time. */
+  async verify(role: Role, identity: string, proof: Uint8Array): Promise<boolean> {
+    const expected = await this.prove(role, identity);
+    // The length of a proof is public (32), so checking it first leaks nothing.
+    return proof.length === expected.length && timingSafeEqual(proof, expected);
+  }
+
+  /** The sealer for frames the side playing `self` sends; the same object on every call. */
+  sealerFor(self: Role): FrameSealer {
+    return this.#sealers[self];
+  }
+
+  /** The opener for frames the side playing `self` receives; always the same object. */
+  openerFor(self: Role): FrameOpener {
+    return this.#openers[self];
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Dialing a server: TCP connect, handshake, then a running {@link Connection}.
+ *
+ * @module
+ */
+import { Connection, type IncomingCall } from "./connection.ts";
+import { CircuitError, ConnectionError } from "./errors.ts";
+import { dialHandshake } from "./handshake.ts";
+import { FrameTransport } from "./transport.ts";
+import { parseCircuitUrl } from "./url.ts";
+
+/** Connect plus handshake must finish within this time (SPEC §4.6). */
+export const DIAL_TIMEOUT_MS = 5_000;
+
+/** Options of {@link connect}. */
+export interface DialOptions {
+  /** The cluster key; absent for an unkeyed cluster. */
+  key?: Uint8Array;
+  /** Aborting gives up the dial. */
+  signal?: AbortSignal;
+  /** @internal Set by servers dialing peers: their own URL and call handler. */
+  asServer?: { url: string; id: string; onCall: (call: IncomingCall) => void };
+}
+
+/**
+ * Connects to the server at a circuit URL. Throws `CircuitError` for a malformed URL and
+ * `ConnectionError` with the specification's cause texts for everything else.
+ *
+ * @example
+ * ```ts ignore
+ * import { connect } from "./dial.ts";
+ * const conn = await connect("circuit://127.0.0.1:4000/812/Q0de74570a61e9688");
+ * console.log(conn.serverId);
+ * conn.close();
+ * ```
+ */
+export async function connect(url: string, opts: DialOptions = {}): Promise<Connection> {
+  const u = parseCircuitUrl(url);
+  let socket: Deno.TcpConn | null = null;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    socket?.close();
+  }, DIAL_TIMEOUT_MS);
+  const onAbort = () => socket?.close();
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    try {
+      socket = await Deno.connect({ hostname: u.host, port: u.port });
+    } catch (err) {
+      throw new ConnectionError(_connectCause(err));
+    }
+    if (timedOut) throw new ConnectionError(`timed out after ${DIAL_TIMEOUT_MS / 1000}s`);
+    socket.setNoDelay(true);
+    const transport = new FrameTransport(socket);
+    let result;
+    try {
+      result = await dialHandshake(transport, `${u.workerId}/${u.pid}`, {
+        role: opts.asServer ? "server" : "client",
+        from: opts.asServer?.url ?? "",
+        id: opts.asServer?.id ?? "",
+        key: opts.key,
+      });
+    } catch (err) {
+      transport.close();
+      if (timedOut) throw new ConnectionError(`timed out after ${DIAL_TIMEOUT_MS / 1000}s`);
+      if (err instanceof ConnectionError || err instanceof CircuitError) throw err;
+      throw new ConnectionError("connection lost");
+    }
+    if (result.keys) {
+      const role = "dialer";
+      transport.encrypt(await result.keys.sealerFor(role), await result.keys.openerFor(role));
+    }
+    const conn = new Connection(transport, {
+      dialer: true,
+      serverId: result.info.serverId,
+      url: result.info.url,
+      onCall: opts.asServer?.onCall,
+    });
+    conn.start();
+    return conn;
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+function _connectCause(err: unknown): string {
+  if (err instanceof Deno.errors.ConnectionRefused) return "connection refused";
+  if (err instanceof Deno.errors.TimedOut) return `timed out after ${DIAL_TIMEOUT_MS / 1000}s`;
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/no route to host/i.test(msg)) return "no route to host";
+  if (/network is unreachable/i.test(msg)) return "network is unreachable";
+  if (/refused/i.test(msg)) return "connection refused";
+  return msg.replace(/ \(os error \d+\)$/, "").toLowerCase();
+}

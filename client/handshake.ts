@@ -1,0 +1,162 @@
+/**
+ * The handshake that opens every connection (SPEC §10.1, §11.2): explicitly framed messages,
+ * each one frame of msgpack, so no parser reads past its own message.
+ *
+ * ```
+ * dialer   → Hello   {V, Role, Keyed, Target, From, Id, Nonce?}
+ * acceptor → Welcome {V, Id, Url, Nonce?, Proof?}   or   {Error}
+ * keyed only:
+ * dialer   → {Proof}  or  {Error}
+ * acceptor → {Ok}     or  {Error}
+ * ```
+ *
+ * @module
+ */
+import { ConnectionError } from "./errors.ts";
+import { decodeMessage, encodeBodyShared } from "./frame.ts";
+import type { FrameTransport } from "./transport.ts";
+import { HandshakeKeys, newNonce } from "./crypto/handshake.ts";
+
+/** Version of the wire protocol; both sides must speak the same. */
+export const PROTOCOL_VERSION = 1;
+
+/** Handshake messages are small; a larger one is hostile. */
+const _MAX_HANDSHAKE_BYTES = 4096;
+
+/** What the dialer says about itself. */
+export interface DialerInfo {
+  role: "client" | "server";
+  /** The dialer's own URL when it is a server, else "". */
+  from: string;
+  /** The dialer's server ID when it is a server, else "". */
+  id: string;
+  key?: Uint8Array;
+}
+
+/** What the dialer learns about the server it reached. */
+export interface AcceptorInfo {
+  serverId: string;
+  url: string;
+}
+
+/** The acceptor's own identity and key. */
+export interface AcceptorIdentity {
+  serverId: string;
+  url: string;
+  workerId: string;
+  pid: number;
+  key?: Uint8Array;
+}
+
+/** What the acceptor learns about a dialer it accepted. */
+export interface DialerHello {
+  role: "client" | "server";
+  /** The dialer's URL and server ID when it is a server, else "". */
+  from: string;
+  id: string;
+}
+
+/** A handshake that failed on the acceptor's side; `reason` is what the server logs. */
+export class HandshakeRejected extends Error {
+  /** Creates the error with the reason the server logs and records. */
+  constructor(reason: string) {
+    super(reason);
+    this.name = "HandshakeRejected";
+  }
+}
+
+async function _readMessage(t: FrameTransport): Promise<Record<string, unknown>> {
+  const body = await t.read();
+  if (body === null) throw new Error("connection closed during handshake");
+  if (body.length > _MAX_HANDSHAKE_BYTES) throw new Error("handshake message too large");
+  return decodeMessage(body);
+}
+
+function _bytes(v: unknown): Uint8Array | null {
+  return v instanceof Uint8Array ? v : null;
+}
+
+/**
+ * Runs the dialer's side. `target` is `<workerID>/<pid>` from the URL dialed. Throws
+ * `ConnectionError` with the specification's cause texts.
+ */
+export async function dialHandshake(
+  t: FrameTransport,
+  target: string,
+  me: DialerInfo,
+): Promise<{ info: AcceptorInfo; keys: HandshakeKeys | null }> {
+  const nonce = me.key ? newNonce() : undefined;
+  t.send(encodeBodyShared({ V: PROTOCOL_VERSION, Role: me.role, Keyed: !!me.key, Target: target, From: me.from, Id: me.id, Nonce: nonce }));
+  const welcome = await _readMessage(t);
+  if (typeof welcome.Error === "string") throw new ConnectionError(welcome.Error);
+  if (welcome.V !== PROTOCOL_VERSION) throw new ConnectionError("protocol version mismatch");
+  if (typeof welcome.Id !== "string" || typeof welcome.Url !== "string") {
+    throw new ConnectionError("malformed handshake");
+  }
+  const info = { serverId: welcome.Id, url: welcome.Url };
+  if (!me.key) return { info, keys: null };
+  const theirNonce = _bytes(welcome.Nonce);
+  const theirProof = _bytes(welcome.Proof);
+  if (!theirNonce || theirNonce.length !== 32 || !theirProof) {
+    throw new ConnectionError("authentication failed: server does not use a key");
+  }
+  const keys = await HandshakeKeys.derive(me.key, nonce!, theirNonce);
+  if (!await keys.verify("acceptor", target, theirProof)) {
+    t.send(encodeBodyShared({ Error: "authentication failed: key mismatch" }));
+    await t.drain();
+    throw new ConnectionError("authentication failed: key mismatch");
+  }
+  t.send(encodeBodyShared({ Proof: await keys.prove("dialer", target) }));
+  const ok = await _readMessage(t);
+  if (typeof ok.Error === "string") throw new ConnectionError(ok.Error);
+  if (ok.Ok !== true) throw new ConnectionError("malformed handshake");
+  return { info, keys };
+}
+
+/**
+ * Runs the acceptor's side. Throws `HandshakeRejected` (after telling the dialer why) when the
+ * dialer must be refused, or another error when the dialer misbehaved or went away.
+ */
+export async function acceptHandshake(
+  t: FrameTransport,
+  me: AcceptorIdentity,
+): Promise<{ hello: DialerHello; keys: HandshakeKeys | null }> {
+  const hello = await _readMessage(t);
+  const reject = async (reason: string): Promise<never> => {
+    t.send(encodeBodyShared({ Error: reason }));
+    await t.drain();
+    throw new HandshakeRejected(reason);
+  };
+  if (hello.V !== PROTOCOL_VERSION) await reject("protocol version mismatch");
+  const role = hello.Role;
+  if ((role !== "client" && role !== "server") || typeof hello.Target !== "string") {
+    throw new HandshakeRejected("malformed handshake");
+  }
+  const from = typeof hello.From === "string" ? hello.From : "";
+  const id = typeof hello.Id === "string" ? hello.Id : "";
+  if (role === "server" && (from === "" || !/^X[0-9a-f]{16}$/.test(id))) throw new HandshakeRejected("malformed handshake");
+  const identity = `${me.workerId}/${me.pid}`;
+  if (hello.Target !== identity) await reject("server identity mismatch");
+  const keyed = hello.Keyed === true;
+  if (me.key && !keyed) await reject("authentication failed: server requires a key");
+  if (!me.key && keyed) await reject("authentication failed: server does not use a key");
+  const info = { hello: { role: role as "client" | "server", from, id } };
+  if (!me.key) {
+    t.send(encodeBodyShared({ V: PROTOCOL_VERSION, Id: me.serverId, Url: me.url }));
+    return { ...info, keys: null };
+  }
+  const theirNonce = _bytes(hello.Nonce);
+  if (!theirNonce || theirNonce.length !== 32) throw new HandshakeRejected("malformed handshake");
+  const nonce = newNonce();
+  const keys = await HandshakeKeys.derive(me.key, theirNonce, nonce);
+  const proof = await keys.prove("acceptor", identity);
+  t.send(encodeBodyShared({ V: PROTOCOL_VERSION, Id: me.serverId, Url: me.url, Nonce: nonce, Proof: proof }));
+  const answer = await _readMessage(t);
+  if (typeof answer.Error === "string") throw new HandshakeRejected(answer.Error);
+  const theirProof = _bytes(answer.Proof);
+  if (!theirProof || !await keys.verify("dialer", identity, theirProof)) {
+    await reject("authentication failed: key mismatch");
+  }
+  t.send(encodeBodyShared({ Ok: true }));
+  return { ...info, keys };
+}

@@ -1,0 +1,82 @@
+/**
+ * The operations a client (or a forwarding server) can call, with their argument and result
+ * shapes. Field names are PascalCase because results are what the CLI prints (SPEC §7).
+ *
+ * Every operation on an element names it by `Path`; an operation through a handle also carries
+ * `Eid`, the element ID the hosting server returned from `mk` or `get` (SPEC §6.3).
+ *
+ * @module
+ */
+
+/** Names an element: by anchor path, or through a handle (`Eid`) that the path's server issued. */
+export interface Target {
+  /** Absolute anchor path; its first component routes the call to the hosting server. */
+  Path: string;
+  /** Element ID of a handle; when present the call addresses that element even after it was detached. */
+  Eid?: number;
+}
+
+/** One entry of a listing. */
+export interface ListEntry {
+  Path: string;
+  /** `server`, `proc`, `chan`, `dns`, `docker`, `@join`, `@leave`, or null for an anchor without element. */
+  Kind: string | null;
+}
+
+/** One member of a server's view. */
+export interface Member {
+  /** Server ID, `X` + 16 hex digits. */
+  Id: string;
+  /** The member's circuit URL. */
+  Url: string;
+}
+
+/** What `mk` and `get` return: a handle on the element. */
+export interface HandleInfo {
+  Eid: number;
+  Kind: string;
+  /** Channel capacity (channels only). */
+  Cap?: number;
+  /** For a process whose executable could not be started: its `Exit.Body`. */
+  ExecError?: string;
+}
+
+/**
+ * Call operations: request and terminal result. Stream operations (`send`, `stdin`: input;
+ * `recv`, `read`: output) additionally move bytes with DATA/CREDIT/END frames (docs/PROTOCOL.md).
+ */
+export interface Ops {
+  /** The dialed server's view, sorted by ID. */
+  view: { args: Record<string, never>; result: Member[] };
+  /** Children (or, with Recursive, all descendants) of an anchor on its hosting server. */
+  ls: { args: { Path: string; Recursive: boolean; PostOrder: boolean }; result: ListEntry[] };
+  peek: { args: Target; result: unknown };
+  get: { args: { Path: string }; result: HandleInfo | null };
+  /** Creates an element. `Arg`: capacity, Cmd object, Run object, DNS address or null. */
+  mk: { args: { Path: string; Kind: string; Arg: unknown }; result: HandleInfo };
+  scrub: { args: { Path: string; Kill: boolean }; result: null };
+  close: { args: Target; result: null };
+  /** Input stream: resolves admission with the first CREDIT; the body is DATA frames then END. */
+  send: { args: Target; result: null };
+  /** Output stream: the body as DATA frames then END; result names the element kind. */
+  recv: { args: Target; result: { Kind: string } };
+  stdin: { args: Target; result: null };
+  read: { args: Target & { Stream: "stdout" | "stderr" }; result: null };
+  discard: { args: Target & { Stream: "stdout" | "stderr" }; result: null };
+  wait: { args: Target; result: unknown };
+  signal: { args: Target & { Signal: string }; result: null };
+  set: { args: Target & { Record: string }; result: null };
+  unset: { args: Target & { Name: string }; result: null };
+  join: { args: { Path: string; Url: string }; result: null };
+  suicide: { args: { Path: string }; result: null };
+  stk: { args: { Path: string }; result: string };
+  /** Server to server: exchange full views. */
+  pushpull: { args: { Members: Member[] }; result: Member[] };
+  /** Server to server: the sender leaves the cluster gracefully. */
+  leave: { args: { Id: string }; result: null };
+  /** Server to server: the forwarder's client `Holder` went away; release its handles. */
+  release: { args: { Holder: number }; result: null };
+}
+
+/** Name of an operation. */
+export type OpName = keyof Ops;

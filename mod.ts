@@ -1,0 +1,38 @@
+/**
+ * `@circuit/client`: drive a circuit cluster from Deno. Start, watch, feed, signal and wait
+ * for processes on any host, pass data through channels, serve DNS records, run containers and
+ * follow hosts joining and leaving — all through one connection to any server.
+ *
+ * Needs only `--allow-net`.
+ *
+ * @example
+ * ```ts ignore
+ * import { dial } from "@circuit/client";
+ * await using client = await dial(Deno.env.get("CIRCUIT_URL")!);
+ * const [serverId] = (await client.view()).keys();
+ * const proc = await client.walk(`/${serverId}/jobs/hello`).makeProc({
+ *   path: "/bin/sh", args: ["-c", "echo hi"], scrub: true,
+ * });
+ * await proc.stdin.close();
+ * console.log(await new Response(proc.stdout).text()); // "hi\n"
+ * console.log((await proc.wait()).exit); // null
+ * ```
+ *
+ * @module
+ */
+export { Anchor, Client, dial, dialDiscover, type DialOptions, type Key } from "./client/client.ts";
+export {
+  Chan,
+  type Cmd,
+  Container,
+  type DockerRun,
+  type DockerStat,
+  type Element,
+  Nameserver,
+  type Opts,
+  Proc,
+  type ProcStat,
+  Server,
+  Subscription,
+} from "./client/handles.ts";
+export { CircuitError, ConnectionError } from "./client/errors.ts";

@@ -1,0 +1,214 @@
+/**
+ * The subscription elements `@join` and `@leave` (SPEC §7.4): unbounded queues of membership
+ * events, each a server anchor path, each delivered to exactly one consumer, in order.
+ *
+ * @module
+ */
+
+import { CircuitError } from "../../client/errors.ts";
+import { type MessageOwner, MessagePipe } from "../message_pipe.ts";
+import type { AckedReader } from "../streams.ts";
+import type { Element } from "./element.ts";
+
+/**
+ * What `peek` prints for a subscription, keys in the spec's order.
+ *
+ * @example
+ * ```ts
+ * import { SubscriptionElement, type SubscriptionState } from "./subscription.ts";
+ * const state: SubscriptionState = new SubscriptionElement("leave").peek();
+ * console.log(state.Source); // "leave"
+ * ```
+ */
+export interface SubscriptionState {
+  Source: "join" | "leave";
+  Pending: number;
+  Closed: boolean;
+}
+
+interface _Consumer {
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | null;
+  resolve: (reader: AckedReader) => void;
+  reject: (err: unknown) => void;
+}
+
+const _encoder = new TextEncoder();
+
+/**
+ * A subscription. The membership code calls {@linkcode SubscriptionElement.push}; consumers
+ * call {@linkcode SubscriptionElement.recv} and read the event text (no newline) through an
+ * {@linkcode AckedReader}. An event is taken once its first byte or end is acknowledged; a
+ * reader released before that puts it back at the head.
+ *
+ * @example
+ * ```ts
+ * import { SubscriptionElement } from "./subscription.ts";
+ * const join = new SubscriptionElement("join", ["/X0123456789abcdef"]);
+ * const reader = await join.recv();
+ * const bytes = await reader.read(1024);
+ * reader.ack(bytes!.length);
+ * console.log(new TextDecoder().decode(bytes!)); // "/X0123456789abcdef"
+ * console.log(join.peek()); // { Source: "join", Pending: 0, Closed: false }
+ * ```
+ */
+export class SubscriptionElement implements Element {
+  /** `"@join"` or `"@leave"`. */
+  readonly kind: "@join" | "@leave";
+  #source: "join" | "leave";
+  #closed = false;
+  // Events not handed out yet (strings, encoded on hand-out) or handed back (pipes).
+  #queue: (string | MessagePipe)[];
+  // Events handed to a consumer that has not taken them yet.
+  #handedOut = 0;
+  #consumers: _Consumer[] = [];
+  #owner: MessageOwner;
+
+  /**
+   * Creates an open subscription holding `initial` events, in that order.
+   *
+   * @example
+   * ```ts
+   * import { SubscriptionElement } from "./subscription.ts";
+   * console.log(new SubscriptionElement("leave").kind); // "@leave"
+   * ```
+   */
+  constructor(source: "join" | "leave", initial: string[] = []) {
+    this.#source = source;
+    this.kind = source === "join" ? "@join" : "@leave";
+    this.#queue = [...initial];
+    this.#owner = {
+      taken: () => this.#handedOut--,
+      returned: (pipe) => this.#onReturned(pipe),
+    };
+  }
+
+  /**
+   * Appends an event (a server anchor path). Ignored once closed.
+   *
+   * @example
+   * ```ts
+   * import { SubscriptionElement } from "./subscription.ts";
+   * const leave = new SubscriptionElement("leave");
+   * leave.push("/X0123456789abcdef");
+   * console.log(leave.peek().Pending); // 1
+   * ```
+   */
+  push(event: string): void {
+    if (this.#closed) return;
+    const consumer = this.#consumers.shift();
+    if (consumer) this.#settle(consumer, this.#handOut(event));
+    else this.#queue.push(event);
+  }
+
+  /**
+   * Waits for the head event and resolves with a reader of its text. Rejects with
+   * `subscription closed` once scrubbed, and with the signal's reason, taking nothing, if
+   * `signal` aborts first. The caller owns the reader and must release it or `ackEnd()` it.
+   *
+   * @example
+   * ```ts
+   * import { SubscriptionElement } from "./subscription.ts";
+   * const join = new SubscriptionElement("join");
+   * const next = join.recv();
+   * join.push("/X0000000000000001");
+   * const reader = await next;
+   * reader.release(); // not taken: the event stays at the head
+   * console.log(join.peek().Pending); // 1
+   * ```
+   */
+  recv(signal?: AbortSignal): Promise<AckedReader> {
+    if (this.#closed) return Promise.reject(new CircuitError("subscription closed"));
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#queue.length > 0) return Promise.resolve(this.#handOut(this.#queue.shift()!));
+    return new Promise((resolve, reject) => {
+      const consumer: _Consumer = { signal, onAbort: null, resolve, reject };
+      if (signal) {
+        consumer.onAbort = () => {
+          const i = this.#consumers.indexOf(consumer);
+          if (i >= 0) this.#consumers.splice(i, 1);
+          reject(signal.reason);
+        };
+        signal.addEventListener("abort", consumer.onAbort, { once: true });
+      }
+      this.#consumers.push(consumer);
+    });
+  }
+
+  /**
+   * The state as `peek` prints it; `Pending` counts every event not yet taken, including one
+   * handed to a consumer that has not acknowledged it.
+   *
+   * @example
+   * ```ts
+   * import { SubscriptionElement } from "./subscription.ts";
+   * console.log(JSON.stringify(new SubscriptionElement("join", ["/X1"]).peek()));
+   * // {"Source":"join","Pending":1,"Closed":false}
+   * ```
+   */
+  peek(): SubscriptionState {
+    return { Source: this.#source, Pending: this.#queue.length + this.#handedOut, Closed: this.#closed };
+  }
+
+  /**
+   * Closes the subscription: waiting consumers and later `recv`s get `subscription closed`.
+   *
+   * @example
+   * ```ts
+   * import { SubscriptionElement } from "./subscription.ts";
+   * const join = new SubscriptionElement("join");
+   * const waiting = join.recv().catch((err) => err.message);
+   * await join.scrub({ kill: false });
+   * console.log(await waiting); // "subscription closed"
+   * ```
+   */
+  scrub(_opts: { kill: boolean }): Promise<void> {
+    this.#close();
+    return Promise.resolve();
+  }
+
+  /**
+   * Closes the subscription (if not already) and drops its events.
+   *
+   * @example
+   * ```ts
+   * import { SubscriptionElement } from "./subscription.ts";
+   * const join = new SubscriptionElement("join", ["/X1"]);
+   * join.dispose();
+   * console.log(join.peek().Closed); // true
+   * ```
+   */
+  dispose(): void {
+    this.#close();
+    this.#queue = [];
+  }
+
+  #handOut(event: string | MessagePipe): AckedReader {
+    const pipe = typeof event === "string" ? new MessagePipe(this.#owner, _encoder.encode(event)) : event;
+    this.#handedOut++;
+    return pipe.openReader();
+  }
+
+  #onReturned(pipe: MessagePipe): void {
+    this.#handedOut--;
+    const consumer = this.#consumers.shift();
+    if (consumer) this.#settle(consumer, this.#handOut(pipe));
+    else this.#queue.unshift(pipe);
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const consumers = this.#consumers;
+    this.#consumers = [];
+    for (const c of consumers) {
+      if (c.onAbort) c.signal!.removeEventListener("abort", c.onAbort);
+      c.reject(new CircuitError("subscription closed"));
+    }
+  }
+
+  #settle(consumer: _Consumer, reader: AckedReader): void {
+    if (consumer.onAbort) consumer.signal!.removeEventListener("abort", consumer.onAbort);
+    consumer.resolve(reader);
+  }
+}

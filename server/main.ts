@@ -1,0 +1,169 @@
+/**
+ * `circuit start`: validates the flags, prepares the var dir, listens, prints the URL and runs
+ * the daemon until it shuts down (SPEC §3).
+ *
+ * @module
+ */
+import { parseKeyText } from "../client/crypto/keys.ts";
+import { formatCircuitUrl, parseCircuitUrl } from "../client/url.ts";
+import { VERSION } from "../client/version.ts";
+import { advertisedHost, interfaceAddress, parseListenAddr } from "./address.ts";
+import { DockerEngine } from "./docker/engine.ts";
+import { log } from "./log.ts";
+import { OpsLog } from "./ops_log.ts";
+import { CircuitServer } from "./server.ts";
+import { defaultVarDir, lockVarDir } from "./var_dir.ts";
+
+/** How often a `-j` target that could not be reached is tried again (SPEC §9.3). */
+const _JOIN_RETRY_MS = 5_000;
+
+/** The flags of `circuit start`, already resolved against their environment variables. */
+export interface StartOptions {
+  addr?: string;
+  iface?: string;
+  varDir?: string;
+  join?: string;
+  hmac?: string;
+  discover?: string;
+  docker: boolean;
+}
+
+const _encoder = new TextEncoder();
+
+function _hex(bytes: number): string {
+  return [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Runs a server; resolves with the process exit code once it has stopped.
+ *
+ * @example
+ * ```ts ignore
+ * import { runServer } from "./main.ts";
+ * Deno.exit(await runServer({ addr: "127.0.0.1:0", docker: false }));
+ * ```
+ */
+export async function runServer(opts: StartOptions): Promise<number> {
+  Deno.stderr.writeSync(_encoder.encode(`CIRCUIT ${VERSION}\n`));
+  const fail = (cause: string): number => {
+    Deno.stderr.writeSync(_encoder.encode(`circuit: start: ${cause}\n`));
+    return 1;
+  };
+  const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+  let key: Uint8Array | undefined;
+  let listenAt;
+  let docker: DockerEngine | undefined;
+  try {
+    if (opts.join !== undefined) parseCircuitUrl(opts.join);
+    if (opts.discover !== undefined) _checkDiscoveryAddress(opts.discover);
+    if (opts.hmac !== undefined) {
+      let text: string;
+      try {
+        text = await Deno.readTextFile(opts.hmac);
+      } catch (err) {
+        throw new Error(`problem reading private key file (${opts.hmac}): ${_ioCause(err)}`);
+      }
+      key = parseKeyText(text, opts.hmac);
+    }
+    listenAt = opts.iface !== undefined
+      ? { hostname: interfaceAddress(opts.iface), port: 0 }
+      : parseListenAddr(opts.addr ?? "0.0.0.0:0");
+    if (opts.docker) {
+      docker = DockerEngine.fromEnv(Deno.env.get("DOCKER_HOST"));
+      try {
+        await docker.ping();
+      } catch (err) {
+        throw new Error(`cannot use docker: ${message(err)}`);
+      }
+      log(`Enabling docker elements, using ${docker.address}`);
+    }
+  } catch (err) {
+    return fail(message(err));
+  }
+
+  const workerId = "Q" + _hex(8);
+  const serverId = "X" + _hex(8);
+  const varDir = (opts.varDir ?? defaultVarDir(workerId, Deno.pid, Deno.env.get("TMPDIR") || "/tmp"))
+    .replaceAll("%W", workerId);
+  let lock: Deno.FsFile;
+  try {
+    lock = await lockVarDir(varDir);
+  } catch (err) {
+    return fail(message(err));
+  }
+  log(`Created and locked ${varDir}/.lock`);
+  if (key) log("Using symmetric HMAC authentication and AES-256-GCM encryption.");
+
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen({ hostname: listenAt.hostname, port: listenAt.port });
+  } catch (err) {
+    lock.close();
+    const host = listenAt.hostname.includes(":") ? `[${listenAt.hostname}]` : listenAt.hostname;
+    const cause = err instanceof Deno.errors.AddrInUse ? "address already in use" : _ioCause(err);
+    return fail(`listen ${host}:${listenAt.port}: ${cause}`);
+  }
+  const bound = listener.addr as Deno.NetAddr;
+  const url = formatCircuitUrl({ host: advertisedHost(bound.hostname), port: bound.port, pid: Deno.pid, workerId });
+  const opsLog = OpsLog.open(`${varDir}/ops.log`);
+  opsLog.record("start", { Addr: url, ServerID: serverId });
+  Deno.stdout.writeSync(_encoder.encode(url + "\n"));
+
+  const server = new CircuitServer({ listener, url, workerId, serverId, key, opsLog, lock, docker });
+  log(`Attaching /${serverId} as server`);
+
+  let exitCode: Promise<number> | null = null;
+  const stop = (reason: string) => {
+    const code = server.shutdown(reason);
+    exitCode ??= code;
+  };
+  const onTerm = () => stop("signal SIGTERM");
+  const onInt = () => stop("signal SIGINT");
+  Deno.addSignalListener("SIGTERM", onTerm);
+  Deno.addSignalListener("SIGINT", onInt);
+
+  if (opts.join !== undefined) {
+    log(`Joining ${opts.join}`);
+    _joinWithRetry(server, opts.join);
+  } else if (opts.discover === undefined) {
+    log("Singleton server.");
+  }
+
+  await server.serve();
+  const code = await (exitCode ?? server.shutdown("listener closed"));
+  Deno.removeSignalListener("SIGTERM", onTerm);
+  Deno.removeSignalListener("SIGINT", onInt);
+  return code;
+}
+
+async function _joinWithRetry(server: CircuitServer, url: string): Promise<void> {
+  for (;;) {
+    try {
+      await server.membership.join(url);
+      return;
+    } catch (err) {
+      const cause = err instanceof Error ? err.message : String(err);
+      if (cause.startsWith("authentication failed") || cause === "server identity mismatch") {
+        log(`join ${url} failed: ${cause}`);
+        return;
+      }
+      log(`join ${url} failed: ${cause}; retrying`);
+      await new Promise((r) => setTimeout(r, _JOIN_RETRY_MS));
+    }
+  }
+}
+
+function _checkDiscoveryAddress(text: string): void {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+):(\d+)$/.exec(text);
+  const ok = m !== null && Number(m[1]) >= 224 && Number(m[1]) <= 239 &&
+    [m[2], m[3], m[4]].every((o) => Number(o) <= 255) && Number(m[5]) >= 1 && Number(m[5]) <= 65535;
+  if (!ok) throw new Error("discovery address must be an IPv4 multicast ip:port");
+}
+
+function _ioCause(err: unknown): string {
+  if (err instanceof Deno.errors.NotFound) return "no such file or directory";
+  if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.replace(/ \(os error \d+\)$/, "").replace(/:.*$/, "").toLowerCase();
+}
