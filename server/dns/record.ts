@@ -81,8 +81,9 @@ export function parseRecord(text: string): ResourceRecord {
   while (rest.length > 0 && !rest[0].quoted) {
     const word = rest[0].text;
     if (ttl === undefined && /^[0-9]/.test(word)) ttl = _parseTtl(word, MAX_TTL);
-    else if (klass === undefined && /^(IN|CH|CS|HS|NONE|ANY|CLASS[0-9]+)$/i.test(word)) klass = word.toUpperCase();
-    else break;
+    else if (klass === undefined && /^(IN|CH|CS|HS|NONE|ANY|CLASS[0-9]+)$/i.test(word)) {
+      klass = word.toUpperCase();
+    } else break;
     rest.shift();
   }
   if (klass !== undefined && klass !== "IN" && klass !== "CLASS1") {
@@ -126,9 +127,9 @@ function _tokenize(text: string): _Token[] {
     } else if (c === ")") {
       if (--depth < 0) throw new Error("unbalanced parenthesis");
       i++;
-    } else if (c === "\"") {
+    } else if (c === '"') {
       let j = i + 1;
-      while (j < text.length && text[j] !== "\"") j += text[j] === "\\" ? 2 : 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
       if (j >= text.length) throw new Error("unterminated quoted string");
       tokens.push({ text: text.slice(i + 1, j), quoted: true });
       i = j + 1;
@@ -280,13 +281,13 @@ function _chunks(bytes: Uint8Array): Uint8Array[] {
 
 // As BIND's txt_totext: quote, backslash before " and \, \DDD for bytes outside printable ASCII.
 function _formatString(bytes: Uint8Array): string {
-  let out = "\"";
+  let out = '"';
   for (const b of bytes) {
     if (b === 0x22 || b === 0x5c) out += "\\" + String.fromCharCode(b);
     else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
     else out += "\\" + String(b).padStart(3, "0");
   }
-  return out + "\"";
+  return out + '"';
 }
 
 function _parseIPv4(text: string): Uint8Array | null {
@@ -349,7 +350,8 @@ function _formatIPv6(bytes: Uint8Array): string {
       continue;
     }
     if (i !== 0) out += ":";
-    const embedsV4 = i === 6 && best.base === 0 && (best.len === 6 || (best.len === 5 && words[5] === 0xffff));
+    const embedsV4 = i === 6 && best.base === 0 &&
+      (best.len === 6 || (best.len === 5 && words[5] === 0xffff));
     if (embedsV4) {
       out += Array.from(bytes.subarray(12)).join(".");
       break;
