@@ -266,7 +266,7 @@ export class CircuitServer {
       case "docker": {
         const engine = this.#init.docker;
         if (!engine) return Promise.reject(new CircuitError("docker not enabled on this server"));
-        return ContainerElement.create(parseRun(arg), ctx, engine);
+        return Promise.resolve().then(() => ContainerElement.create(parseRun(arg), ctx, engine));
       }
       case "@join":
       case "@leave": {
