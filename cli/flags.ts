@@ -32,20 +32,10 @@ export interface ParsedArgs {
 }
 
 /** Go's `strconv.ParseBool` spellings, which its flag package accepts after `=`. */
-const _BOOLS: Record<string, boolean> = {
-  "1": true,
-  t: true,
-  T: true,
-  true: true,
-  TRUE: true,
-  True: true,
-  "0": false,
-  f: false,
-  F: false,
-  false: false,
-  FALSE: false,
-  False: false,
-};
+const _BOOLS = new Map<string, boolean>([
+  ...["1", "t", "T", "true", "TRUE", "True"].map((v): [string, boolean] => [v, true]),
+  ...["0", "f", "F", "false", "FALSE", "False"].map((v): [string, boolean] => [v, false]),
+]);
 
 /** A negative number is an argument (e.g. a capacity to reject later), not an unknown flag. */
 const _NEGATIVE_NUMBER = /^-[0-9]+(\.[0-9]*)?$/;
@@ -95,8 +85,10 @@ export function parseFlags(args: readonly string[], defs: readonly FlagDef[]): P
     }
     const key = def.names[0];
     if (def.type === "bool") {
-      const value = inline === undefined ? true : _BOOLS[inline];
-      if (value === undefined) throw new UsageError(`invalid boolean value "${inline}" for -${name}: parse error`);
+      const value = inline === undefined ? true : _BOOLS.get(inline);
+      if (value === undefined) {
+        throw new UsageError(`invalid boolean value "${inline}" for -${name}: parse error`);
+      }
       if (value) parsed.bools.add(key);
       else parsed.bools.delete(key);
     } else if (inline !== undefined) {

@@ -8,6 +8,7 @@ import { CLIENT_FLAGS, type CommandDef, COMMANDS, type Invocation } from "./comm
 import { UsageError } from "./fail.ts";
 import type { FlagDef } from "./flags.ts";
 import { writeStdout } from "./io.ts";
+import { VERSION } from "../client/version.ts";
 
 /**
  * The text of `circuit help`: every command with its one-line description.
@@ -22,7 +23,7 @@ export function commandList(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return [
-    "circuit controls a cluster of hosts as one tree of anchors.",
+    `circuit ${VERSION}: control a cluster of hosts as one tree of anchors.`,
     "",
     "Usage: circuit <command> [flags] [arguments]",
     "",

@@ -83,7 +83,9 @@ class _Printer {
       for (const e of entries) this.#json.push({ Path: e.Path, Kind: e.Kind });
       return;
     }
-    const lines = entries.map((e) => this.#long ? `${(e.Kind ?? "·").padEnd(_KIND_WIDTH)} ${e.Path}\n` : `${e.Path}\n`);
+    const lines = entries.map((e) =>
+      this.#long ? `${(e.Kind ?? "·").padEnd(_KIND_WIDTH)} ${e.Path}\n` : `${e.Path}\n`
+    );
     await writeStdout(lines.join(""));
   }
 

@@ -31,6 +31,18 @@ export interface Member {
   Url: string;
 }
 
+/** What one server says about one member (SPEC §9.2): the unit of gossip and push-pull. */
+export interface MemberUpdate {
+  /** Server ID. */
+  Id: string;
+  /** The member's circuit URL. */
+  Url: string;
+  /** Incarnation number: only the member itself raises it, to refute suspicion. */
+  Inc: number;
+  /** At equal incarnation `left` beats `dead`, which beats `suspect`, which beats `alive`. */
+  State: "alive" | "suspect" | "dead" | "left";
+}
+
 /** What `mk` and `get` return: a handle on the element. */
 export interface HandleInfo {
   Eid: number;
@@ -70,10 +82,20 @@ export interface Ops {
   join: { args: { Path: string; Url: string }; result: null };
   suicide: { args: { Path: string }; result: null };
   stk: { args: { Path: string }; result: string };
-  /** Server to server: exchange full views. */
-  pushpull: { args: { Members: Member[] }; result: Member[] };
-  /** Server to server: the sender leaves the cluster gracefully. */
-  leave: { args: { Id: string }; result: null };
+  /**
+   * Server to server (SPEC §9.2): exchange full states, members and remembered dead ones alike
+   * (anti-entropy, joins, partition heals).
+   */
+  pushpull: { args: { Members: MemberUpdate[] }; result: { Members: MemberUpdate[] } };
+  /** Server to server: a failure-detector probe; both directions piggyback membership updates. */
+  ping: { args: { Updates: MemberUpdate[] }; result: { Updates: MemberUpdate[] } };
+  /** Server to server: probe member `Id` at `Url` on the caller's behalf within `TimeoutMs`. */
+  pingreq: {
+    args: { Id: string; Url: string; TimeoutMs: number; Updates: MemberUpdate[] };
+    result: { Ok: boolean; Updates: MemberUpdate[] };
+  };
+  /** Server to server: membership updates pushed as soon as they are news (a graceful leave too). */
+  gossip: { args: { Updates: MemberUpdate[] }; result: { Updates: MemberUpdate[] } };
   /** Server to server: the forwarder's client `Holder` went away; release its handles. */
   release: { args: { Holder: number }; result: null };
 }

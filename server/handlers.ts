@@ -14,6 +14,7 @@ import { SubscriptionElement } from "./elements/subscription.ts";
 import { ServerElement } from "./elements/server.ts";
 import type { AckedSource, ByteSink } from "./streams.ts";
 import type { Namespace } from "./namespace.ts";
+import { parseSignal } from "./signals.ts";
 
 /** What the local operations need from the rest of the daemon. */
 export interface LocalContext {
@@ -138,7 +139,7 @@ export async function serveLocal(
     case "signal": {
       const e = streaming();
       await e.signal(String(args.Signal));
-      ctx.record("signal", { Path: path, Signal: _signalName(String(args.Signal)) });
+      ctx.record("signal", { Path: path, Signal: parseSignal(String(args.Signal)) });
       return call.reply(null);
     }
     case "set":
@@ -172,11 +173,6 @@ export async function serveLocal(
     default:
       throw new CircuitError(`unknown operation ${call.op}`);
   }
-}
-
-function _signalName(text: string): string {
-  const t = text.trim().toUpperCase();
-  return t.startsWith("SIG") ? t : "SIG" + t;
 }
 
 function _handleInfo(eid: number, e: Element): HandleInfo {

@@ -8,6 +8,7 @@ import { parseKeyText } from "../client/crypto/keys.ts";
 import { formatCircuitUrl, parseCircuitUrl } from "../client/url.ts";
 import { VERSION } from "../client/version.ts";
 import { advertisedHost, interfaceAddress, parseListenAddr } from "./address.ts";
+import { Discovery } from "./discovery.ts";
 import { DockerEngine } from "./docker/engine.ts";
 import { log } from "./log.ts";
 import { OpsLog } from "./ops_log.ts";
@@ -126,12 +127,30 @@ export async function runServer(opts: StartOptions): Promise<number> {
   if (opts.join !== undefined) {
     log(`Joining ${opts.join}`);
     _joinWithRetry(server, opts.join);
-  } else if (opts.discover === undefined) {
-    log("Singleton server.");
   }
+  let discovery: Discovery | undefined;
+  if (opts.discover !== undefined) {
+    log(`Using UDP multicast discovery on address ${opts.discover}`);
+    try {
+      discovery = await Discovery.start(opts.discover, {
+        url,
+        key,
+        iface: opts.iface !== undefined ? listenAt.hostname : undefined,
+        knows: (u) => server.membership.knows(u),
+        join: (u) => server.membership.join(u),
+        log,
+      });
+    } catch (err) {
+      // The server still works without discovery (joins by URL); say why it is missing.
+      log(`discovery on ${opts.discover} failed: ${_ioCause(err)}`);
+    }
+  }
+  if (opts.join === undefined && opts.discover === undefined) log("Singleton server.");
 
   await server.serve();
-  const code = await (exitCode ?? server.shutdown("listener closed"));
+  discovery?.close();
+  // `suicide` closes the listener from inside the server: that shutdown is already under way.
+  const code = await (exitCode ?? server.stopping ?? server.shutdown("listener closed"));
   Deno.removeSignalListener("SIGTERM", onTerm);
   Deno.removeSignalListener("SIGINT", onInt);
   return code;

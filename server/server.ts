@@ -137,7 +137,7 @@ export class CircuitServer {
     const timer = setTimeout(() => transport.close(), _HANDSHAKE_TIMEOUT_MS);
     let result;
     try {
-      const [, pid] = this.url.split("/").slice(-2);
+      const [pid] = this.url.split("/").slice(-2);
       result = await acceptHandshake(transport, {
         serverId: this.serverId,
         url: this.url,
@@ -305,6 +305,11 @@ export class CircuitServer {
       "•••",
     ];
     return lines.join("\n") + "\n";
+  }
+
+  /** The exit code of the graceful shutdown under way (e.g. after `suicide`), or null before one began. */
+  get stopping(): Promise<number> | null {
+    return this.#shuttingDown;
   }
 
   /**

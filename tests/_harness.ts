@@ -9,7 +9,9 @@ const _root = new URL("..", import.meta.url).pathname;
 const _config = JSON.parse(Deno.readTextFileSync(`${_root}deno.json`));
 
 /** The flags between `deno run` and `cli.ts` in the `start` task: what users run with. */
-export const PERMISSIONS: string[] = (_config.tasks.start as string).split(" ").filter((w) => w.startsWith("--"));
+export const PERMISSIONS: string[] = (_config.tasks.start as string).split(" ").filter((w) =>
+  w.startsWith("--")
+);
 
 /** The CLI entry point. */
 export const CLI = `${_root}cli.ts`;
@@ -24,26 +26,108 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs `circuit <args>` to completion. */
-export async function circuit(
-  args: string[],
-  opts: { stdin?: string | Uint8Array; env?: Record<string, string>; cwd?: string } = {},
-): Promise<RunResult> {
+/** Options of {@linkcode circuit}. */
+export interface CircuitOptions {
+  /** Bytes written to the command's stdin, which is then closed; absent: stdin is /dev/null. */
+  stdin?: string | Uint8Array;
+  /** Variables added to the environment. */
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Start from an empty environment (plus what Deno needs to find its cache) instead of the test's. */
+  clearEnv?: boolean;
+  /** SIGKILL the command after this many ms, so a command that wrongly blocks fails the test instead of hanging it. */
+  timeoutMs?: number;
+}
+
+/** Variables a spawned Deno needs to find its cache and the `deno` executable. */
+const _DENO_ENV = ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"];
+
+function _env(opts: { env?: Record<string, string>; clearEnv?: boolean }): Record<string, string> {
+  const base: Record<string, string> = {};
+  if (opts.clearEnv) {
+    for (const name of _DENO_ENV) {
+      const v = Deno.env.get(name);
+      if (v !== undefined) base[name] = v;
+    }
+  }
+  return { ...base, ...QUIET_ENV, ...opts.env };
+}
+
+/**
+ * Runs `circuit <args>` to completion.
+ *
+ * @example
+ * ```ts
+ * const r = await circuit(["keygen"]);
+ * console.log(r.code, r.stdout);
+ * ```
+ */
+export async function circuit(args: string[], opts: CircuitOptions = {}): Promise<RunResult> {
   const child = new Deno.Command("deno", {
     args: ["run", ...PERMISSIONS, CLI, ...args],
     stdin: opts.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { ...QUIET_ENV, ...opts.env },
+    env: _env(opts),
+    clearEnv: opts.clearEnv,
     cwd: opts.cwd,
   }).spawn();
-  if (opts.stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin);
-    await w.close();
+  const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, opts.timeoutMs);
+  try {
+    if (opts.stdin !== undefined) {
+      const w = child.stdin.getWriter();
+      // A command that fails before reading its input closes the pipe; its exit status tells the story.
+      await w.write(typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin)
+        .catch(() => {});
+      await w.close().catch(() => {});
+    }
+    const out = await child.output();
+    return {
+      code: out.code,
+      stdout: new TextDecoder().decode(out.stdout),
+      stderr: new TextDecoder().decode(out.stderr),
+    };
+  } finally {
+    clearTimeout(timer);
   }
-  const out = await child.output();
-  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
+}
+
+/**
+ * Asserts SPEC §12's ERR(t) (`code` 1) or USAGE(t) (`code` 2): that exit code, and stderr exactly one
+ * line starting `circuit: ` and containing `text`. With `banner` (for `start`), a `CIRCUIT <version>`
+ * line may precede it.
+ *
+ * @example
+ * ```ts
+ * assertFails(await circuit(["ls"]), 2, "ls needs a glob argument");
+ * ```
+ */
+export function assertFails(r: RunResult, code: 1 | 2, text: string, opts: { banner?: boolean } = {}): void {
+  const what = `stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`;
+  if (r.code !== code) throw new Error(`exit code ${r.code}, want ${code}; ${what}`);
+  let err = r.stderr;
+  if (opts.banner && err.startsWith("CIRCUIT ")) err = err.slice(err.indexOf("\n") + 1);
+  if (!err.endsWith("\n") || err.indexOf("\n") !== err.length - 1) {
+    throw new Error(`stderr is not exactly one line; ${what}`);
+  }
+  if (!err.startsWith("circuit: ")) throw new Error(`stderr does not start with "circuit: "; ${what}`);
+  if (!err.includes(text)) throw new Error(`stderr does not contain ${JSON.stringify(text)}; ${what}`);
+}
+
+/** SPEC §12's ERR(t): exit 1 and one stderr line `circuit: …t…`. */
+export function assertErr(r: RunResult, text: string, opts: { banner?: boolean } = {}): void {
+  assertFails(r, 1, text, opts);
+}
+
+/** SPEC §12's USAGE(t): exit 2 and one stderr line `circuit: …t…`. */
+export function assertUsage(r: RunResult, text: string): void {
+  assertFails(r, 2, text);
 }
 
 /** Spawns `circuit <args>` in the background (for blocking commands). */
@@ -63,7 +147,68 @@ export function spawnCircuit(
 /** Reads a spawned process's remaining output. */
 export async function collect(child: Deno.ChildProcess): Promise<RunResult> {
   const out = await child.output();
-  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+/** A background command whose output is watched as it arrives. */
+export interface Followed {
+  readonly child: Deno.ChildProcess;
+  /** stdout so far. */
+  readonly stdout: string;
+  /** stderr so far. */
+  readonly stderr: string;
+  /** Whether the process has exited. */
+  readonly exited: boolean;
+  /** Settles once the process has exited and both streams have ended. */
+  readonly done: Promise<RunResult>;
+  /** SIGKILLs the process unless it has exited. */
+  kill(): void;
+}
+
+/**
+ * Watches a spawned command's stdout and stderr as they arrive (for output that must be seen while
+ * the command still runs).
+ *
+ * @example
+ * ```ts
+ * const recv = follow(spawnCircuit(["recv", "-d", url, path]));
+ * await eventually("a body", 2000, () => recv.stdout !== "");
+ * console.log((await recv.done).code);
+ * ```
+ */
+export function follow(child: Deno.ChildProcess): Followed {
+  const state = { stdout: "", stderr: "", exited: false };
+  const pump = async (stream: ReadableStream<Uint8Array>, key: "stdout" | "stderr") => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) state[key] += chunk;
+  };
+  const done = Promise.all([pump(child.stdout, "stdout"), pump(child.stderr, "stderr"), child.status])
+    .then(([, , status]) => ({ code: status.code, stdout: state.stdout, stderr: state.stderr }));
+  child.status.then(() => state.exited = true);
+  return {
+    child,
+    get stdout() {
+      return state.stdout;
+    },
+    get stderr() {
+      return state.stderr;
+    },
+    get exited() {
+      return state.exited;
+    },
+    done,
+    kill() {
+      if (state.exited) return;
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // exited meanwhile
+      }
+    },
+  };
 }
 
 /** A server started for a test. */
@@ -76,25 +221,54 @@ export class TestServer {
   readonly child: Deno.ChildProcess;
   readonly varDir: string;
   #stderr: Promise<string>;
+  #log: { text: string };
 
-  private constructor(url: string, child: Deno.ChildProcess, varDir: string, stderr: Promise<string>) {
+  private constructor(
+    url: string,
+    child: Deno.ChildProcess,
+    varDir: string,
+    stderr: Promise<string>,
+    log: { text: string },
+  ) {
     this.url = url;
     this.child = child;
     this.varDir = varDir;
     this.#stderr = stderr;
+    this.#log = log;
   }
 
   /** Starts `circuit start -a 127.0.0.1:0 -var <dir> <extra>` and waits for its URL. */
-  static async start(dir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<TestServer> {
+  static start(dir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<TestServer> {
     const varDir = `${dir}/var-${crypto.randomUUID().slice(0, 8)}`;
+    return TestServer.startWith(["-a", "127.0.0.1:0", "-var", varDir, ...extra], { env, varDir });
+  }
+
+  /**
+   * Starts `circuit start <args>` exactly as given and waits for its URL. `varDir` is where its ops log
+   * is; absent, the default of SPEC §3.4 under `env.TMPDIR` (else `/tmp`) is assumed.
+   *
+   * @example
+   * ```ts
+   * const s = await TestServer.startWith(["-if", "lo"], { env: { TMPDIR: dir } });
+   * await s.stop();
+   * ```
+   */
+  static async startWith(
+    args: string[],
+    opts: { env?: Record<string, string>; varDir?: string } = {},
+  ): Promise<TestServer> {
     const child = new Deno.Command("deno", {
-      args: ["run", ...PERMISSIONS, CLI, "start", "-a", "127.0.0.1:0", "-var", varDir, ...extra],
+      args: ["run", ...PERMISSIONS, CLI, "start", ...args],
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-      env: { ...QUIET_ENV, ...env },
+      env: { ...QUIET_ENV, ...opts.env },
     }).spawn();
-    const stderr = new Response(child.stderr).text();
+    const log = { text: "" };
+    const stderr = (async () => {
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) log.text += chunk;
+      return log.text;
+    })();
     const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
     let text = "";
     while (!text.includes("\n")) {
@@ -107,10 +281,20 @@ export class TestServer {
     }
     reader.releaseLock();
     child.stdout.cancel().catch(() => {});
-    const server = new TestServer(text.trim(), child, varDir, stderr);
+    const url = text.trim();
+    const [pid, workerId] = url.split("/").slice(-2);
+    const tmp = opts.env?.TMPDIR || "/tmp";
+    const varDir = opts.varDir?.replaceAll("%W", workerId) ??
+      `${tmp}/circuit-${workerId}-P${pid.padStart(4, "0")}`;
+    const server = new TestServer(url, child, varDir, stderr, log);
     // The first ops-log line, written before the URL was printed, names the server.
     server.serverAnchor = "/" + (await server.opsLog())[0].ServerID;
     return server;
+  }
+
+  /** What the server has written to stderr so far. */
+  log(): string {
+    return this.#log.text;
   }
 
   /** The server's OS process ID. */
@@ -149,7 +333,11 @@ export class TestServer {
 }
 
 /** Polls `check` every 100 ms until it returns true or `ms` pass; throws with `what` on time-out. */
-export async function eventually(what: string, ms: number, check: () => boolean | Promise<boolean>): Promise<void> {
+export async function eventually(
+  what: string,
+  ms: number,
+  check: () => boolean | Promise<boolean>,
+): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
     if (await check()) return;

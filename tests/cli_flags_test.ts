@@ -43,6 +43,8 @@ Deno.test("parseFlags() reads Go-style flags", async (t) => {
 
   await t.step("a boolean flag with an unparsable value is a usage error", () => {
     usageError(["-l=maybe"], 'invalid boolean value "maybe" for -l: parse error');
+    usageError(["-l="], 'invalid boolean value "" for -l: parse error');
+    usageError(["-l=constructor"], 'invalid boolean value "constructor" for -l: parse error');
   });
 
   await t.step("a value flag consumes the next argument, whatever it is", () => {

@@ -42,7 +42,10 @@ async function circuit(args: string[], env: Record<string, string> = {}): Promis
 function assertFails(r: Run, code: number, line: string | RegExp): void {
   assert.equal(r.code, code, `exit code; stderr: ${r.stderr}`);
   assert.equal(r.stdout, "");
-  assert.ok(r.stderr.endsWith("\n") && r.stderr.indexOf("\n") === r.stderr.length - 1, `one line: ${r.stderr}`);
+  assert.ok(
+    r.stderr.endsWith("\n") && r.stderr.indexOf("\n") === r.stderr.length - 1,
+    `one line: ${r.stderr}`,
+  );
   if (typeof line === "string") assert.equal(r.stderr, line + "\n");
   else assert.match(r.stderr.trimEnd(), line);
 }
@@ -93,7 +96,9 @@ Deno.test("circuit help lists every command", async (t) => {
     assert.equal(b.code, 0);
     assert.equal(a.stdout, b.stdout);
     assert.match(a.stdout, /^Usage: circuit mkproc \[flags\] <anchor>\n/);
-    for (const flag of ["-scrub", "-dial, -d", "-discover", "-hmac"]) assert.ok(a.stdout.includes(flag), flag);
+    for (const flag of ["-scrub", "-dial, -d", "-discover", "-hmac"]) {
+      assert.ok(a.stdout.includes(flag), flag);
+    }
   });
 
   await t.step("help of a command ignores the other arguments and flags", async () => {
@@ -103,7 +108,11 @@ Deno.test("circuit help lists every command", async (t) => {
   });
 
   await t.step("help of an unknown command is a usage error", async () => {
-    assertFails(await circuit(["help", "bogus"]), 2, `circuit: usage: unknown command "bogus" (see 'circuit help')`);
+    assertFails(
+      await circuit(["help", "bogus"]),
+      2,
+      `circuit: usage: unknown command "bogus" (see 'circuit help')`,
+    );
   });
 });
 
@@ -174,7 +183,11 @@ Deno.test("client commands choose the server to dial as SPEC §4.4 says", async 
     });
 
     await t.step("-dial is dialed, and a refused connection names it", async () => {
-      assertFails(await circuit(["ls", "-d", REFUSED_URL, "/"]), 1, `circuit: dial ${REFUSED_URL}: connection refused`);
+      assertFails(
+        await circuit(["ls", "-d", REFUSED_URL, "/"]),
+        1,
+        `circuit: dial ${REFUSED_URL}: connection refused`,
+      );
     });
 
     await t.step("a malformed -dial URL gives the URL parser's message", async () => {
@@ -192,25 +205,42 @@ Deno.test("client commands choose the server to dial as SPEC §4.4 says", async 
 
     await t.step("-discover and CIRCUIT_DISCOVER must name an IPv4 multicast group", async () => {
       const want = "discovery address must be an IPv4 multicast ip:port";
-      assertFails(await circuit(["ls", "-discover", "10.0.0.1:1", "/"]), 1, `circuit: discover 10.0.0.1:1: ${want}`);
-      assertFails(await circuit(["ls", "/"], { CIRCUIT_DISCOVER: "228.8.8.8" }), 1, `circuit: discover 228.8.8.8: ${want}`);
+      assertFails(
+        await circuit(["ls", "-discover", "10.0.0.1:1", "/"]),
+        1,
+        `circuit: discover 10.0.0.1:1: ${want}`,
+      );
+      assertFails(
+        await circuit(["ls", "/"], { CIRCUIT_DISCOVER: "228.8.8.8" }),
+        1,
+        `circuit: discover 228.8.8.8: ${want}`,
+      );
     });
 
     await t.step("-discover beats CIRCUIT_DISCOVER", async () => {
-      const r = await circuit(["ls", "-discover", "239.1.1.1:0", "/"], { CIRCUIT_DISCOVER: "228.8.8.8:8822" });
+      const r = await circuit(["ls", "-discover", "239.1.1.1:0", "/"], {
+        CIRCUIT_DISCOVER: "228.8.8.8:8822",
+      });
       assertFails(r, 1, /^circuit: discover 239\.1\.1\.1:0: discovery address/);
     });
 
     await t.step('-discover "" skips CIRCUIT_DISCOVER and dials the URL in the CIRCUIT file', async () => {
       const file = `${dir}/circuit-url`;
       await Deno.writeTextFile(file, `  ${REFUSED_URL}\n`);
-      const r = await circuit(["ls", "-discover", "", "/"], { CIRCUIT_DISCOVER: "10.0.0.1:1", CIRCUIT: file });
+      const r = await circuit(["ls", "-discover", "", "/"], {
+        CIRCUIT_DISCOVER: "10.0.0.1:1",
+        CIRCUIT: file,
+      });
       assertFails(r, 1, `circuit: dial ${REFUSED_URL}: connection refused`);
     });
 
     await t.step("an unreadable CIRCUIT file is an error naming it", async () => {
       const r = await circuit(["ls", "/"], { CIRCUIT: `${dir}/missing` });
-      assertFails(r, 1, `circuit: ls: circuit environment file ${dir}/missing is not readable: no such file or directory`);
+      assertFails(
+        r,
+        1,
+        `circuit: ls: circuit environment file ${dir}/missing is not readable: no such file or directory`,
+      );
     });
 
     await t.step("a CIRCUIT file without a URL gives the URL parser's message", async () => {
@@ -229,7 +259,11 @@ Deno.test("client commands read the key file before dialing", async (t) => {
   try {
     await t.step("a missing -hmac file is an error, before any dial", async () => {
       const r = await circuit(["ls", "-hmac", `${dir}/none`, "-d", REFUSED_URL, "/"]);
-      assertFails(r, 1, `circuit: ls: problem reading private key file (${dir}/none): no such file or directory`);
+      assertFails(
+        r,
+        1,
+        `circuit: ls: problem reading private key file (${dir}/none): no such file or directory`,
+      );
     });
 
     await t.step("CIRCUIT_HMAC names the key file when -hmac is absent", async () => {
@@ -237,11 +271,15 @@ Deno.test("client commands read the key file before dialing", async (t) => {
       assertFails(r, 1, /problem reading private key file/);
     });
 
-    await t.step("-hmac beats CIRCUIT_HMAC, and -hmac \"\" turns the key off", async () => {
+    await t.step('-hmac beats CIRCUIT_HMAC, and -hmac "" turns the key off', async () => {
       const good = `${dir}/good`;
       await Deno.writeTextFile(good, btoa("0123456789abcdef0123") + "\n");
       const env = { CIRCUIT_HMAC: `${dir}/none` };
-      assertFails(await circuit(["ls", "-hmac", good, "-d", REFUSED_URL, "/"], env), 1, /connection refused$/);
+      assertFails(
+        await circuit(["ls", "-hmac", good, "-d", REFUSED_URL, "/"], env),
+        1,
+        /connection refused$/,
+      );
       assertFails(await circuit(["ls", "-hmac", "", "-d", REFUSED_URL, "/"], env), 1, /connection refused$/);
     });
 
@@ -271,7 +309,11 @@ Deno.test("client commands check local arguments before dialing", async (t) => {
   await t.step("mkchan rejects a capacity that is not a non-negative integer", async () => {
     for (const cap of ["-1", "1.5", "x", ""]) {
       const r = await circuit(["mkchan", "/X0000000000000001/c", cap]);
-      assertFails(r, 1, "circuit: mkchan: second argument to mkchan must be a non-negative integral capacity");
+      assertFails(
+        r,
+        1,
+        "circuit: mkchan: second argument to mkchan must be a non-negative integral capacity",
+      );
     }
   });
 

@@ -1,0 +1,388 @@
+/**
+ * The process element (SPEC §7.2): an OS process started from a Cmd, in its own process group,
+ * with its three pipes exposed as circuit byte streams.
+ *
+ * @module
+ */
+import type { Cmd } from "../../client/cmd.ts";
+import { CircuitError } from "../../client/errors.ts";
+import { OutputBuffer } from "../output_buffer.ts";
+import { PipeSink } from "../pipe_sink.ts";
+import { describeSignal, parseSignal } from "../signals.ts";
+import type { ByteSink } from "../streams.ts";
+import type { Element, ElementContext } from "./element.ts";
+
+/** A process's life stage as `peek` reports it. */
+export type ProcPhase = "running" | "exited" | "signaled" | "unknown";
+
+/** Why a process did not end well; `null` in {@link ProcPeek} while running or after status 0. */
+export interface ProcExit {
+  /** `exit status <n>`, `signal: <description>` or `exec error: <path>: <reason>`. */
+  Body: string;
+  /** The exit status, when the process exited with one. */
+  Code: number | null;
+  /** The signal that killed the process, e.g. `SIGTERM`. */
+  Signal: string | null;
+}
+
+/** What `peek` and `wait` return for a process, keys in the spec's order. */
+export interface ProcPeek {
+  /** The command, in the order `Env`, `Dir`, `Path`, `Args`, `Scrub`. */
+  Cmd: Cmd;
+  /** How the process ended, or `null`. */
+  Exit: ProcExit | null;
+  /** The life stage. */
+  Phase: ProcPhase;
+}
+
+/**
+ * A process started by `mkproc`. Exit is recorded as soon as the OS process ends, whatever
+ * became of its pipes; its output is buffered from birth (SPEC §7.7).
+ *
+ * @example
+ * ```ts
+ * import { ProcElement } from "./proc.ts";
+ * const ctx = { path: "/X0123456789abcdef/p", detachSelf() {}, log() {} };
+ * const proc = ProcElement.start(
+ *   { Path: "/bin/sh", Args: ["-c", "exit 3"], Env: null, Dir: "", Scrub: false },
+ *   ctx,
+ * );
+ * const final = await proc.wait();
+ * console.log(final.Phase, final.Exit?.Body); // "exited" "exit status 3"
+ * proc.dispose();
+ * ```
+ */
+export class ProcElement implements Element {
+  /** Always `"proc"`. */
+  readonly kind = "proc" as const;
+  /** The process's standard output. */
+  readonly stdout: OutputBuffer = new OutputBuffer("stdout");
+  /** The process's standard error. */
+  readonly stderr: OutputBuffer = new OutputBuffer("stderr");
+  /** The process's standard input (already broken when the process never started). */
+  readonly stdin: PipeSink;
+  /**
+   * Resolves once the process has ended and both output pipes reached end of stream (at once
+   * when it never started); for shutdown and for tests that must leave no pending I/O behind.
+   */
+  readonly closed: Promise<void>;
+  readonly #cmd: Cmd;
+  readonly #ctx: ElementContext;
+  readonly #pid: number | null;
+  #phase: ProcPhase;
+  #exit: ProcExit | null = null;
+  #scrubbed = false;
+  // Pending waits: settled with the final peek at exit, or rejected with `aborted` by scrub.
+  #waiters = new Set<{ resolve: (peek: ProcPeek) => void; reject: (err: unknown) => void }>();
+
+  private constructor(cmd: Cmd, ctx: ElementContext) {
+    this.#cmd = cmd;
+    this.#ctx = ctx;
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(_executable(cmd), _options(cmd)).spawn();
+    } catch (err) {
+      // Nothing will ever read: writes fail with `broken pipe`, closing without data is fine.
+      this.stdin = new PipeSink(new WritableStream());
+      this.stdin.shut();
+      this.#pid = null;
+      this.#phase = "unknown";
+      this.#exit = {
+        Body: `exec error: ${cmd.Path}: ${_execReason(err, cmd.Dir)}`,
+        Code: null,
+        Signal: null,
+      };
+      // Deferred so the namespace has attached the element before it detaches itself.
+      if (cmd.Scrub) queueMicrotask(() => ctx.detachSelf());
+      // A process that never ran wrote nothing: both streams are empty and ended.
+      const nothing = () => ReadableStream.from<Uint8Array>([]);
+      this.closed = Promise.all([this.stdout.pump(nothing()), this.stderr.pump(nothing())]).then(() => {});
+      return;
+    }
+    this.#pid = child.pid;
+    this.#phase = "running";
+    this.stdin = new PipeSink(child.stdin);
+    // Awaiting the status reaps the child, so no process of ours is ever left a zombie.
+    const exited = child.status.then((status) => this.#exited(status));
+    this.closed = Promise.all([exited, this.stdout.pump(child.stdout), this.stderr.pump(child.stderr)])
+      .then(() => {});
+  }
+
+  /**
+   * Starts `cmd` in its own process group with three pipes. Never throws for a program that
+   * cannot be started: the element then has Phase `unknown` and an `exec error` Exit (and with
+   * `Scrub` detaches itself at once).
+   *
+   * @example
+   * ```ts
+   * import { ProcElement } from "./proc.ts";
+   * const ctx = { path: "/X0123456789abcdef/p", detachSelf() {}, log() {} };
+   * const proc = ProcElement.start({ Path: "/no/such", Args: [], Env: null, Dir: "", Scrub: false }, ctx);
+   * console.log(proc.peek().Exit?.Body); // "exec error: /no/such: no such file or directory"
+   * ```
+   */
+  static start(cmd: Cmd, ctx: ElementContext): ProcElement {
+    return new ProcElement(cmd, ctx);
+  }
+
+  /** The OS process ID; `null` when the process never started. */
+  get pid(): number | null {
+    return this.#pid;
+  }
+
+  /** Whether the OS process has started and not ended yet. */
+  get running(): boolean {
+    return this.#phase === "running";
+  }
+
+  /**
+   * Opens the single writer of the process's stdin (see {@link PipeSink.openWriter}): throws
+   * `stdin already closed` or `stdin is being written by another client`.
+   *
+   * @example
+   * ```ts
+   * import { ProcElement } from "./proc.ts";
+   * const ctx = { path: "/X0123456789abcdef/p", detachSelf() {}, log() {} };
+   * const proc = ProcElement.start({ Path: "/bin/cat", Args: [], Env: null, Dir: "", Scrub: false }, ctx);
+   * const stdin = proc.openStdin();
+   * await stdin.write(new TextEncoder().encode("hi"));
+   * await stdin.close();
+   * console.log((await proc.wait()).Phase); // "exited"
+   * ```
+   */
+  openStdin(): ByteSink {
+    return this.stdin.openWriter();
+  }
+
+  /**
+   * The state: `{"Cmd": {"Env", "Dir", "Path", "Args", "Scrub"}, "Exit", "Phase"}`.
+   *
+   * @example
+   * ```ts
+   * import { ProcElement } from "./proc.ts";
+   * const ctx = { path: "/X0123456789abcdef/p", detachSelf() {}, log() {} };
+   * const proc = ProcElement.start({ Path: "/bin/sleep", Args: ["1"], Env: null, Dir: "", Scrub: false }, ctx);
+   * console.log(proc.peek().Phase); // "running"
+   * await proc.scrub({ kill: true });
+   * ```
+   */
+  peek(): ProcPeek {
+    const cmd = this.#cmd;
+    return {
+      Cmd: { Env: cmd.Env, Dir: cmd.Dir, Path: cmd.Path, Args: cmd.Args ?? [], Scrub: cmd.Scrub },
+      Exit: this.#exit,
+      Phase: this.#phase,
+    };
+  }
+
+  /**
+   * Resolves with the final {@link peek} once the process has ended (at once if it has, or
+   * never started). Rejects with `CircuitError("aborted")` if the element is scrubbed first, and
+   * with the signal's reason when `signal` aborts.
+   *
+   * @example
+   * ```ts
+   * import { ProcElement } from "./proc.ts";
+   * const ctx = { path: "/X0123456789abcdef/p", detachSelf() {}, log() {} };
+   * const proc = ProcElement.start({ Path: "/bin/true", Args: [], Env: null, Dir: "", Scrub: false }, ctx);
+   * console.log((await proc.wait()).Phase); // "exited"
+   * ```
+   */
+  wait(signal?: AbortSignal): Promise<ProcPeek> {
+    if (this.#phase !== "running") return Promise.resolve(this.peek());
+    if (this.#scrubbed) return Promise.reject(new CircuitError("aborted"));
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<ProcPeek>((resolve, reject) => {
+      const onAbort = () => {
+        this.#waiters.delete(waiter);
+        reject(signal!.reason);
+      };
+      const waiter = {
+        resolve: (peek: ProcPeek) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(peek);
+        },
+        reject: (err: unknown) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(err);
+        },
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.add(waiter);
+    });
+  }
+
+  /**
+   * Sends the named signal (SPEC §5 names) to the process only, not its group. Throws
+   * `signal name not recognized`, `process already finished` or `no running process to signal`
+   * (never started), each a `CircuitError`.
+   *
+   * @example
+   * ```ts
+   * import { ProcElement } from "./proc.ts";
+   * const ctx = { path: "/X0123456789abcdef/p", detachSelf() {}, log() {} };
+   * const proc = ProcElement.start({ Path: "/bin/sleep", Args: ["100"], Env: null, Dir: "", Scrub: false }, ctx);
+   * proc.signal("term");
+   * console.log((await proc.wait()).Exit?.Body); // "signal: terminated"
+   * ```
+   */
+  signal(name: string): void {
+    const signal = parseSignal(name);
+    if (this.#pid === null) throw new CircuitError("no running process to signal");
+    if (this.#phase !== "running") throw new CircuitError("process already finished");
+    try {
+      Deno.kill(this.#pid, signal);
+    } catch {
+      // ESRCH: it ended between the check and the kill (not reaped yet would still accept it).
+      throw new CircuitError("process already finished");
+    }
+  }
+
+  /**
+   * Sends `signal` to the process's whole group (for server shutdown); a group that is gone is
+   * not an error.
+   *
+   * @example
+   * ```ts
+   * import { ProcElement } from "./proc.ts";
+   * const ctx = { path: "/X0123456789abcdef/p", detachSelf() {}, log() {} };
+   * const proc = ProcElement.start({ Path: "/bin/sleep", Args: ["100"], Env: null, Dir: "", Scrub: false }, ctx);
+   * proc.signalGroup("SIGTERM");
+   * await proc.wait();
+   * ```
+   */
+  signalGroup(signal: Deno.Signal): void {
+    if (this.#pid === null) return;
+    try {
+      Deno.kill(-this.#pid, signal);
+    } catch {
+      // ESRCH: no process of the group is left.
+    }
+  }
+
+  /**
+   * Throws away the buffered and future output of one stream (library `discard()`).
+   *
+   * @example
+   * ```ts
+   * import { ProcElement } from "./proc.ts";
+   * const ctx = { path: "/X0123456789abcdef/p", detachSelf() {}, log() {} };
+   * const proc = ProcElement.start({ Path: "/bin/echo", Args: ["x"], Env: null, Dir: "", Scrub: false }, ctx);
+   * proc.discard("stdout");
+   * await proc.wait();
+   * ```
+   */
+  discard(which: "stdout" | "stderr"): void {
+    this[which].discard();
+  }
+
+  /**
+   * Fails pending waits with `aborted`; the OS process keeps running unless `kill`, which first
+   * sends SIGKILL to its whole process group.
+   *
+   * @example
+   * ```ts
+   * import { ProcElement } from "./proc.ts";
+   * const ctx = { path: "/X0123456789abcdef/p", detachSelf() {}, log() {} };
+   * const proc = ProcElement.start({ Path: "/bin/sleep", Args: ["100"], Env: null, Dir: "", Scrub: false }, ctx);
+   * await proc.scrub({ kill: true });
+   * ```
+   */
+  scrub(opts: { kill: boolean }): Promise<void> {
+    if (opts.kill) this.signalGroup("SIGKILL");
+    this.#scrubbed = true;
+    if (this.#phase === "running") {
+      const waiters = [...this.#waiters];
+      this.#waiters.clear();
+      for (const waiter of waiters) waiter.reject(new CircuitError("aborted"));
+    }
+    return Promise.resolve();
+  }
+
+  /**
+   * Nobody refers to the element any more: its output is drained and discarded from now on, so
+   * the process never blocks on circuit. Its stdin stays open (closing it would change what a
+   * still-running program sees) and is closed when the process exits.
+   *
+   * @example
+   * ```ts
+   * import { ProcElement } from "./proc.ts";
+   * const ctx = { path: "/X0123456789abcdef/p", detachSelf() {}, log() {} };
+   * const proc = ProcElement.start({ Path: "/bin/true", Args: [], Env: null, Dir: "", Scrub: false }, ctx);
+   * proc.dispose();
+   * await proc.wait();
+   * ```
+   */
+  dispose(): void {
+    this.stdout.discard();
+    this.stderr.discard();
+  }
+
+  #exited(status: Deno.CommandStatus): void {
+    if (status.signal !== null) {
+      this.#phase = "signaled";
+      this.#exit = { Body: `signal: ${describeSignal(status.signal)}`, Code: null, Signal: status.signal };
+    } else {
+      this.#phase = "exited";
+      this.#exit = status.code === 0
+        ? null
+        : { Body: `exit status ${status.code}`, Code: status.code, Signal: null };
+    }
+    // Nothing reads the pipe any more; writes now fail with `broken pipe` and the fd is freed.
+    this.stdin.shut();
+    const final = this.peek();
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const waiter of waiters) waiter.resolve(final);
+    if (this.#cmd.Scrub && !this.#scrubbed) this.#ctx.detachSelf();
+  }
+}
+
+// No PATH search (SPEC §7.2): a bare name is made a relative path, which Deno resolves against
+// the child's working directory (Dir, or the server's).
+function _executable(cmd: Cmd): string {
+  return cmd.Path.includes("/") ? cmd.Path : `./${cmd.Path}`;
+}
+
+function _options(cmd: Cmd): Deno.CommandOptions {
+  const options: Deno.CommandOptions = {
+    args: cmd.Args,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    // Makes the child a session and process group leader (PGID = PID), so `scrub -kill` and
+    // server shutdown can signal the whole group.
+    detached: true,
+  };
+  if (cmd.Dir !== "") options.cwd = cmd.Dir;
+  // Env null: pass nothing, so the child inherits without the server reading its environment.
+  if (cmd.Env !== null) {
+    options.clearEnv = true;
+    options.env = _envRecord(cmd.Env);
+  }
+  return options;
+}
+
+// `K=V` entries to a record; later entries win, as in Go's os/exec. An entry without `=` cannot
+// be expressed through Deno.Command and is dropped.
+function _envRecord(env: string[]): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (const entry of env) {
+    const eq = entry.indexOf("=");
+    if (eq > 0) record[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return record;
+}
+
+// The OS's reason for a failed spawn, lower case as in Go's error texts. Deno reports e.g.
+// "Failed to spawn '/no/such': No such file or directory (os error 2)" and, for a bad working
+// directory, "Failed to spawn '/bin/true': No such cwd '/no/dir'".
+function _execReason(err: unknown, dir: string): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/No such cwd/.test(message)) return `chdir ${dir}: no such file or directory`;
+  const os = /: ([^:']+) \(os error \d+\)$/.exec(message);
+  if (os !== null) return os[1].toLowerCase();
+  if (err instanceof Deno.errors.NotFound) return "no such file or directory";
+  if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
+  return message.toLowerCase();
+}
