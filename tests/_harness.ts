@@ -120,12 +120,26 @@ export function assertFails(r: RunResult, code: 1 | 2, text: string, opts: { ban
   if (!err.includes(text)) throw new Error(`stderr does not contain ${JSON.stringify(text)}; ${what}`);
 }
 
-/** SPEC §12's ERR(t): exit 1 and one stderr line `circuit: …t…`. */
+/**
+ * SPEC §12's ERR(t): exit 1 and one stderr line `circuit: …t…`.
+ *
+ * @example
+ * ```ts
+ * assertErr(await circuit(["ls", "-d", "circuit://bad", "/"]), "is not a valid circuit address");
+ * ```
+ */
 export function assertErr(r: RunResult, text: string, opts: { banner?: boolean } = {}): void {
   assertFails(r, 1, text, opts);
 }
 
-/** SPEC §12's USAGE(t): exit 2 and one stderr line `circuit: …t…`. */
+/**
+ * SPEC §12's USAGE(t): exit 2 and one stderr line `circuit: …t…`.
+ *
+ * @example
+ * ```ts
+ * assertUsage(await circuit(["bogus"]), "unknown command");
+ * ```
+ */
 export function assertUsage(r: RunResult, text: string): void {
   assertFails(r, 2, text);
 }

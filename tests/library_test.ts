@@ -235,6 +235,51 @@ Deno.test("client library on a three-server cluster, dialing A and using B's anc
       },
     );
 
+    await t.step("aborting a stdin writer leaves stdin open for the next writer", async () => {
+      const anchor = onB("proc/cat2");
+      const proc = await anchor.makeProc({ path: "/bin/cat" });
+      const first = proc.stdin.getWriter();
+      await first.write(enc.encode("a"));
+      await first.abort();
+      const out = proc.stdout.getReader();
+      assert.equal(dec.decode((await out.read()).value), "a");
+      // The aborted stream stays errored; a second handle brings a fresh one.
+      const again = await anchor.get();
+      assert.ok(again instanceof Proc);
+      const second = again.stdin.getWriter();
+      await second.write(enc.encode("b"));
+      await second.close();
+      let rest = "";
+      for (let r = await out.read(); !r.done; r = await out.read()) rest += dec.decode(r.value);
+      assert.equal(rest, "b");
+      assert.equal((await proc.wait()).exit, null);
+    });
+
+    await t.step("discard() lets a process whose output nobody reads run to its end", async () => {
+      // 3 MB is well beyond the 1 MiB the server buffers per stream (SPEC §7.2).
+      const proc = await onB("proc/flood").makeProc({
+        path: "/usr/bin/head",
+        args: ["-c", "3000000", "/dev/zero"],
+      });
+      await sleep(500);
+      assert.equal((await proc.peek()).phase, "running", "the unread process did not block on its output");
+      await proc.discard("stdout");
+      const stat = await Promise.race([proc.wait(), sleep(5000).then(() => null)]);
+      assert.ok(stat, "the process did not finish within 5 s of discard()");
+      assert.equal(stat.phase, "exited");
+    });
+
+    await t.step("scrub() aborts a channel: a pending recv() through the handle fails", async () => {
+      const anchor = onB("lib/scrubbed");
+      const chan = await anchor.makeChan(0);
+      const pending = chan.recv();
+      await sleep(200);
+      await anchor.scrub();
+      await rejectsWith(pending, CircuitError, "channel aborted");
+      assert.equal(await anchor.get(), null);
+      await rejectsWith(chan.send(), CircuitError, "channel aborted");
+    });
+
     await t.step("a process's stderr is its own stream and a failing exit is reported", async () => {
       const proc = await onB("proc/fail").makeProc({
         path: "/bin/sh",
