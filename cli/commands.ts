@@ -1,12 +1,21 @@
 /**
- * The table of CLI commands (SPEC §5): synopsis, help text, flags, argument count and where the
- * implementation lives. Implementations are imported only when their command runs, which keeps
- * the CLI's startup cheap (and `circuit start` the only command that loads the server). Because
- * their specifiers are computed, `deno compile` must be given `--include cli/`.
+ * The table of CLI commands (SPEC §5): synopsis, help text, flags, argument count and
+ * implementation. Every implementation is imported statically so that `deno bundle` and
+ * `deno compile` produce one self-contained program; as one bundled file, loading all of them
+ * costs less than resolving a module graph at run time.
  *
  * @module
  */
 import type { FlagDef, ParsedArgs } from "./flags.ts";
+import * as chanCommands from "./chan.ts";
+import * as dnsCommands from "./dns.ts";
+import * as dockerCommands from "./docker.ts";
+import * as helpCommand from "./help.ts";
+import * as keygenCommand from "./keygen.ts";
+import * as lsCommand from "./ls.ts";
+import * as procCommands from "./proc.ts";
+import * as serverCommands from "./server.ts";
+import * as startCommand from "./start.ts";
 
 /** What a command implementation receives. */
 export interface Invocation {
@@ -98,7 +107,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: false,
     arity: [0, 0],
     usage: "start takes no arguments",
-    load: () => _command<typeof import("./start.ts")>("start").then((m) => m.start),
+    load: () => Promise.resolve(startCommand.start),
   },
   {
     name: "keygen",
@@ -109,7 +118,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: false,
     arity: [0, 0],
     usage: "keygen takes no arguments",
-    load: () => _command<typeof import("./keygen.ts")>("keygen").then((m) => m.keygen),
+    load: () => Promise.resolve(keygenCommand.keygen),
   },
   {
     name: "help",
@@ -120,7 +129,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: false,
     arity: [0, 1],
     usage: "help takes at most one command argument",
-    load: () => _command<typeof import("./help.ts")>("help").then((m) => m.help),
+    load: () => Promise.resolve(helpCommand.help),
   },
   {
     name: "ls",
@@ -137,7 +146,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "ls needs a glob argument",
-    load: () => _command<typeof import("./ls.ts")>("ls").then((m) => m.ls),
+    load: () => Promise.resolve(lsCommand.ls),
   },
   {
     name: "peek",
@@ -148,7 +157,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "peek needs one anchor argument",
-    load: () => _command<typeof import("./server.ts")>("server").then((m) => m.peek),
+    load: () => Promise.resolve(serverCommands.peek),
   },
   {
     name: "scrub",
@@ -160,7 +169,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "scrub needs one anchor argument",
-    load: () => _command<typeof import("./server.ts")>("server").then((m) => m.scrub),
+    load: () => Promise.resolve(serverCommands.scrub),
   },
   {
     name: "mkchan",
@@ -171,7 +180,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [2, 2],
     usage: "mkchan needs an anchor and a capacity arguments",
-    load: () => _command<typeof import("./chan.ts")>("chan").then((m) => m.mkchan),
+    load: () => Promise.resolve(chanCommands.mkchan),
   },
   {
     name: "send",
@@ -182,7 +191,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "send needs one anchor argument",
-    load: () => _command<typeof import("./chan.ts")>("chan").then((m) => m.send),
+    load: () => Promise.resolve(chanCommands.send),
   },
   {
     name: "recv",
@@ -195,7 +204,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "recv needs one anchor argument",
-    load: () => _command<typeof import("./chan.ts")>("chan").then((m) => m.recv),
+    load: () => Promise.resolve(chanCommands.recv),
   },
   {
     name: "close",
@@ -206,7 +215,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "close needs one anchor argument",
-    load: () => _command<typeof import("./chan.ts")>("chan").then((m) => m.close),
+    load: () => Promise.resolve(chanCommands.close),
   },
   {
     name: "mkproc",
@@ -218,7 +227,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "mkproc needs an anchor argument",
-    load: () => _command<typeof import("./proc.ts")>("proc").then((m) => m.mkproc),
+    load: () => Promise.resolve(procCommands.mkproc),
   },
   {
     name: "mkdkr",
@@ -231,7 +240,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "mkdkr needs an anchor argument",
-    load: () => _command<typeof import("./docker.ts")>("docker").then((m) => m.mkdkr),
+    load: () => Promise.resolve(dockerCommands.mkdkr),
   },
   {
     name: "signal",
@@ -243,7 +252,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [2, 2],
     usage: "signal needs a signal name and an anchor arguments",
-    load: () => _command<typeof import("./proc.ts")>("proc").then((m) => m.signal),
+    load: () => Promise.resolve(procCommands.signal),
   },
   {
     name: "wait",
@@ -254,7 +263,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "wait needs one anchor argument",
-    load: () => _command<typeof import("./proc.ts")>("proc").then((m) => m.wait),
+    load: () => Promise.resolve(procCommands.wait),
   },
   {
     name: "waitall",
@@ -265,7 +274,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [0, 0],
     usage: "waitall takes no arguments",
-    load: () => _command<typeof import("./proc.ts")>("proc").then((m) => m.waitall),
+    load: () => Promise.resolve(procCommands.waitall),
   },
   {
     name: "stdin",
@@ -276,7 +285,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "stdin needs one anchor argument",
-    load: () => _command<typeof import("./proc.ts")>("proc").then((m) => m.stdin),
+    load: () => Promise.resolve(procCommands.stdin),
   },
   {
     name: "stdout",
@@ -287,7 +296,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "stdout needs one anchor argument",
-    load: () => _command<typeof import("./proc.ts")>("proc").then((m) => m.stdout),
+    load: () => Promise.resolve(procCommands.stdout),
   },
   {
     name: "stderr",
@@ -298,7 +307,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "stderr needs one anchor argument",
-    load: () => _command<typeof import("./proc.ts")>("proc").then((m) => m.stderr),
+    load: () => Promise.resolve(procCommands.stderr),
   },
   {
     name: "mkdns",
@@ -310,7 +319,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 2],
     usage: "mkdns needs an anchor and an optional address arguments",
-    load: () => _command<typeof import("./dns.ts")>("dns").then((m) => m.mkdns),
+    load: () => Promise.resolve(dnsCommands.mkdns),
   },
   {
     name: "set",
@@ -321,7 +330,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [2, 2],
     usage: "set needs an anchor and a resource record arguments",
-    load: () => _command<typeof import("./dns.ts")>("dns").then((m) => m.set),
+    load: () => Promise.resolve(dnsCommands.set),
   },
   {
     name: "unset",
@@ -332,7 +341,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [2, 2],
     usage: "unset needs an anchor and a resource name arguments",
-    load: () => _command<typeof import("./dns.ts")>("dns").then((m) => m.unset),
+    load: () => Promise.resolve(dnsCommands.unset),
   },
   {
     name: "mk@join",
@@ -344,7 +353,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "mk@join needs an anchor argument",
-    load: () => _command<typeof import("./server.ts")>("server").then((m) => m.mkJoin),
+    load: () => Promise.resolve(serverCommands.mkJoin),
   },
   {
     name: "mk@leave",
@@ -356,7 +365,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "mk@leave needs an anchor argument",
-    load: () => _command<typeof import("./server.ts")>("server").then((m) => m.mkLeave),
+    load: () => Promise.resolve(serverCommands.mkLeave),
   },
   {
     name: "join",
@@ -367,7 +376,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [2, 2],
     usage: "join needs one anchor argument and one circuit address argument",
-    load: () => _command<typeof import("./server.ts")>("server").then((m) => m.join),
+    load: () => Promise.resolve(serverCommands.join),
   },
   {
     name: "suicide",
@@ -378,7 +387,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "suicide needs one server anchor argument",
-    load: () => _command<typeof import("./server.ts")>("server").then((m) => m.suicide),
+    load: () => Promise.resolve(serverCommands.suicide),
   },
   {
     name: "stk",
@@ -389,7 +398,7 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "stk needs one anchor argument",
-    load: () => _command<typeof import("./server.ts")>("server").then((m) => m.stk),
+    load: () => Promise.resolve(serverCommands.stk),
   },
 ];
 
@@ -404,13 +413,4 @@ export const COMMANDS: readonly CommandDef[] = [
  */
 export function findCommand(name: string): CommandDef | undefined {
   return COMMANDS.find((c) => c.name === name);
-}
-
-/**
- * Imports `cli/<name>.ts`. The specifier is computed on purpose: at startup Deno walks every
- * module named by a string literal, dynamic imports included, so literal specifiers here would
- * make every run walk the client and server code of all commands (about 5 ms).
- */
-function _command<M>(name: string): Promise<M> {
-  return import(new URL(`./${name}.ts`, import.meta.url).href);
 }

@@ -5,6 +5,7 @@
  */
 import type { Invocation } from "./commands.ts";
 import { UsageError } from "./fail.ts";
+import { runServer } from "../server/main.ts";
 
 /**
  * Runs a server until it stops; resolves with its exit code. `-a` and `-if` together are a usage
@@ -26,8 +27,6 @@ export async function start(inv: Invocation): Promise<number> {
   if (addr !== undefined && addr !== "" && iface !== undefined) {
     throw new UsageError("-addr and -if cannot be used together");
   }
-  // Loaded only here: no other command needs the server's code.
-  const { runServer } = await import("../server/main.ts");
   return await runServer({
     addr: addr === "" ? undefined : addr,
     iface,

@@ -115,7 +115,9 @@ export class Anchor {
 
   async #make(kind: string, arg: unknown, timeoutMs = CALL_TIMEOUT_MS): Promise<Element> {
     if (this.#parts.length === 0) throw new CircuitError("cannot create elements outside of servers");
-    const info: HandleInfo = await this.#conn.call("mk", { Path: this.path, Kind: kind, Arg: arg }, { timeoutMs });
+    const info: HandleInfo = await this.#conn.call("mk", { Path: this.path, Kind: kind, Arg: arg }, {
+      timeoutMs,
+    });
     return _handleFor(this.#conn, this.path, info);
   }
 
@@ -141,7 +143,13 @@ export class Anchor {
    * ```
    */
   makeProc(cmd: Cmd): Promise<Proc> {
-    const wire = { Path: cmd.path, Args: cmd.args ?? [], Env: cmd.env ?? null, Dir: cmd.dir ?? "", Scrub: !!cmd.scrub };
+    const wire = {
+      Path: cmd.path,
+      Args: cmd.args ?? [],
+      Env: cmd.env ?? null,
+      Dir: cmd.dir ?? "",
+      Scrub: !!cmd.scrub,
+    };
     return this.#make("proc", wire) as Promise<Proc>;
   }
 

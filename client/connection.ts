@@ -34,7 +34,10 @@ export interface CallOptions {
 
 /** Handlers of a raw outgoing call (used by forwarding servers). */
 export interface RawCallHandlers {
-  onStream(type: typeof T.Data | typeof T.Credit | typeof T.End, payload: Uint8Array | number | undefined): void;
+  onStream(
+    type: typeof T.Data | typeof T.Credit | typeof T.End,
+    payload: Uint8Array | number | undefined,
+  ): void;
   onResult(value: unknown): void;
   onError(kind: number, message: string): void;
 }

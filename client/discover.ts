@@ -116,7 +116,9 @@ export async function decodeDatagram(
     if (typeof envelope !== "object" || envelope === null || typeof envelope.Payload !== "string") {
       return "malformed";
     }
-    if (typeof envelope.Key !== "number" || (envelope.HMAC !== undefined && typeof envelope.HMAC !== "string")) {
+    if (
+      typeof envelope.Key !== "number" || (envelope.HMAC !== undefined && typeof envelope.HMAC !== "string")
+    ) {
       return "malformed";
     }
     payload = _unbase64(envelope.Payload);

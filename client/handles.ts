@@ -270,7 +270,10 @@ export class Container extends _Streaming {
    * ```
    */
   async wait(opts: Opts = {}): Promise<DockerStat> {
-    return camelize(await this._conn.call("wait", this._target, { signal: opts.signal }), _DOCKER_MAPS) as DockerStat;
+    return camelize(
+      await this._conn.call("wait", this._target, { signal: opts.signal }),
+      _DOCKER_MAPS,
+    ) as DockerStat;
   }
 
   /**
@@ -282,7 +285,10 @@ export class Container extends _Streaming {
    * ```
    */
   async peek(): Promise<DockerStat> {
-    return camelize(await this._conn.call("peek", this._target, { timeoutMs: CALL_TIMEOUT_MS }), _DOCKER_MAPS) as DockerStat;
+    return camelize(
+      await this._conn.call("peek", this._target, { timeoutMs: CALL_TIMEOUT_MS }),
+      _DOCKER_MAPS,
+    ) as DockerStat;
   }
 }
 
@@ -360,7 +366,9 @@ export class Chan extends _Handle {
    * console.log((await chan.stat()).numSend);
    * ```
    */
-  async stat(): Promise<{ cap: number; closed: boolean; aborted: boolean; numSend: number; numRecv: number }> {
+  async stat(): Promise<
+    { cap: number; closed: boolean; aborted: boolean; numSend: number; numRecv: number }
+  > {
     return camelize(await this._conn.call("peek", this._target, { timeoutMs: CALL_TIMEOUT_MS })) as {
       cap: number;
       closed: boolean;

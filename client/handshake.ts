@@ -86,7 +86,17 @@ export async function dialHandshake(
   me: DialerInfo,
 ): Promise<{ info: AcceptorInfo; keys: HandshakeKeys | null }> {
   const nonce = me.key ? newNonce() : undefined;
-  t.send(encodeBodyShared({ V: PROTOCOL_VERSION, Role: me.role, Keyed: !!me.key, Target: target, From: me.from, Id: me.id, Nonce: nonce }));
+  t.send(
+    encodeBodyShared({
+      V: PROTOCOL_VERSION,
+      Role: me.role,
+      Keyed: !!me.key,
+      Target: target,
+      From: me.from,
+      Id: me.id,
+      Nonce: nonce,
+    }),
+  );
   const welcome = await _readMessage(t);
   if (typeof welcome.Error === "string") throw new ConnectionError(welcome.Error);
   if (welcome.V !== PROTOCOL_VERSION) throw new ConnectionError("protocol version mismatch");
@@ -134,7 +144,9 @@ export async function acceptHandshake(
   }
   const from = typeof hello.From === "string" ? hello.From : "";
   const id = typeof hello.Id === "string" ? hello.Id : "";
-  if (role === "server" && (from === "" || !/^X[0-9a-f]{16}$/.test(id))) throw new HandshakeRejected("malformed handshake");
+  if (role === "server" && (from === "" || !/^X[0-9a-f]{16}$/.test(id))) {
+    throw new HandshakeRejected("malformed handshake");
+  }
   const identity = `${me.workerId}/${me.pid}`;
   if (hello.Target !== identity) await reject("server identity mismatch");
   const keyed = hello.Keyed === true;

@@ -41,7 +41,10 @@ try {
     const times: number[] = [];
     for (let i = 0; i < n; i++) {
       const t0 = performance.now();
-      const p = await client.walk(`${b.serverAnchor}/bench/rt${i}`).makeProc({ path: "/bin/true", scrub: true });
+      const p = await client.walk(`${b.serverAnchor}/bench/rt${i}`).makeProc({
+        path: "/bin/true",
+        scrub: true,
+      });
       await p.wait();
       times.push(performance.now() - t0);
     }
@@ -85,7 +88,11 @@ try {
     ]);
     const secs = (performance.now() - t0) / 1000;
     if (bytes !== n * 1024) throw new Error(`channel bench received ${bytes} bytes, expected ${n * 1024}`);
-    row("channel messages/s (1 KiB, cap 1024, chan on a third server)", `${Math.round(n / secs)}`, ">= 10000");
+    row(
+      "channel messages/s (1 KiB, cap 1024, chan on a third server)",
+      `${Math.round(n / secs)}`,
+      ">= 10000",
+    );
   }
 
   // 3. Process stdout throughput to a client vs a local Deno.Command.
@@ -116,7 +123,9 @@ try {
     const conn = await connect(a.url);
     const listAll = async () => {
       const view = await conn.call("view", {});
-      await Promise.all(view.map((m) => conn.call("ls", { Path: "/" + m.Id, Recursive: true, PostOrder: false })));
+      await Promise.all(
+        view.map((m) => conn.call("ls", { Path: "/" + m.Id, Recursive: true, PostOrder: false })),
+      );
     };
     for (let i = 0; i < 50; i++) await listAll();
     const times: number[] = [];
@@ -135,7 +144,8 @@ try {
       const ts: number[] = [];
       for (let i = 0; i < runs; i++) {
         const t0 = performance.now();
-        const out = await new Deno.Command("deno", { args, env: QUIET_ENV, stdout: "null", stderr: "null" }).output();
+        const out = await new Deno.Command("deno", { args, env: QUIET_ENV, stdout: "null", stderr: "null" })
+          .output();
         if (!out.success) throw new Error(`deno ${args.join(" ")} failed`);
         ts.push(performance.now() - t0);
       }
@@ -161,7 +171,11 @@ try {
 }
 
 const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown CPU";
-console.log(`circuit benchmarks — ${new Date().toISOString()} — ${Deno.build.target}, ${cpu}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}\n`);
+console.log(
+  `circuit benchmarks — ${
+    new Date().toISOString()
+  } — ${Deno.build.target}, ${cpu}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}\n`,
+);
 console.log("| measurement | result | target |");
 console.log("|---|---|---|");
 for (const [w, v, t] of rows) console.log(`| ${w} | ${v} | ${t} |`);

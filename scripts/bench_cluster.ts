@@ -92,7 +92,11 @@ async function _benchSize(n: number, saturate: boolean): Promise<BenchRow[]> {
       kills.push(await _lastRecord(servers, "leave", fresh.id) - killed);
       await fresh.stop();
     }
-    row("new server in every view (median)", _ms(_median(joins)), n === 10 ? "< 150 ms" : n === 50 ? "< 1 s" : "< 2 s");
+    row(
+      "new server in every view (median)",
+      _ms(_median(joins)),
+      n === 10 ? "< 150 ms" : n === 50 ? "< 1 s" : "< 2 s",
+    );
     row("SIGKILL until out of every view (median)", _ms(_median(kills)), n <= 5 ? "< 500 ms" : "< 5 s");
 
     await new Promise((r) => setTimeout(r, 2_000));
@@ -100,23 +104,39 @@ async function _benchSize(n: number, saturate: boolean): Promise<BenchRow[]> {
     await new Promise((r) => setTimeout(r, _IDLE_WINDOW_MS));
     const b1 = await _loBytes(ns.name);
     const perServer = (b1 - b0) / servers.length / (_IDLE_WINDOW_MS / 1000);
-    row("idle traffic per server (wire bytes incl. TCP/IP headers)", `${Math.round(perServer)} B/s`, "< 2 KB/s");
+    row(
+      "idle traffic per server (wire bytes incl. TCP/IP headers)",
+      `${Math.round(perServer)} B/s`,
+      "< 2 KB/s",
+    );
 
     const victim = servers[servers.length - 1];
     const rest = servers.slice(0, -1);
     const stopped = Date.now();
     victim.signal("SIGSTOP");
     await _until(o, rest, rest, 60_000);
-    row("SIGSTOP until out of every view", _ms(await _lastRecord(rest, "leave", victim.id) - stopped), "< 5 s");
+    row(
+      "SIGSTOP until out of every view",
+      _ms(await _lastRecord(rest, "leave", victim.id) - stopped),
+      "< 5 s",
+    );
     const continued = Date.now();
     victim.signal("SIGCONT");
     await _until(o, servers, servers, 60_000);
-    row("SIGCONT until back in every view", _ms(await _lastRecord(rest, "join", victim.id) - continued), "< 5 s");
+    row(
+      "SIGCONT until back in every view",
+      _ms(await _lastRecord(rest, "join", victim.id) - continued),
+      "< 5 s",
+    );
 
     if (saturate) {
       const before = await _leaves(servers);
-      const hogs = Array.from({ length: 4 }, () =>
-        new Deno.Command("sh", { args: ["-c", "while :; do :; done"], stdout: "null", stderr: "null" }).spawn());
+      const hogs = Array.from(
+        { length: 4 },
+        () =>
+          new Deno.Command("sh", { args: ["-c", "while :; do :; done"], stdout: "null", stderr: "null" })
+            .spawn(),
+      );
       await new Promise((r) => setTimeout(r, _SATURATION_MS));
       for (const h of hogs) h.kill("SIGKILL");
       await Promise.all(hogs.map((h) => h.status));
@@ -137,7 +157,12 @@ async function _benchSize(n: number, saturate: boolean): Promise<BenchRow[]> {
 }
 
 /** Polls until every server in `watchers` has exactly `members` in its view. */
-async function _until(o: Observer, watchers: NsServer[], members: NsServer[], limitMs: number): Promise<void> {
+async function _until(
+  o: Observer,
+  watchers: NsServer[],
+  members: NsServer[],
+  limitMs: number,
+): Promise<void> {
   const want = members.map((m) => m.id).sort().join(" ");
   const deadline = Date.now() + limitMs;
   for (;;) {
@@ -161,7 +186,10 @@ async function _lastRecord(servers: NsServer[], op: "join" | "leave", id: string
 
 /** Bytes sent on the namespace's `lo` so far (every packet of the cluster crosses it once). */
 async function _loBytes(ns: string): Promise<number> {
-  const out = await new Deno.Command("ip", { args: ["-n", ns, "-s", "-j", "link", "show", "lo"], stdout: "piped" })
+  const out = await new Deno.Command("ip", {
+    args: ["-n", ns, "-s", "-j", "link", "show", "lo"],
+    stdout: "piped",
+  })
     .output();
   return JSON.parse(new TextDecoder().decode(out.stdout))[0].stats64.tx.bytes;
 }
@@ -184,5 +212,7 @@ function _ms(x: number): string {
 
 if (import.meta.main) {
   const sizes = Deno.args.length > 0 ? Deno.args.map(Number) : undefined;
-  for (const [what, value, target] of await benchCluster(sizes)) console.log(`| ${what} | ${value} | ${target} |`);
+  for (const [what, value, target] of await benchCluster(sizes)) {
+    console.log(`| ${what} | ${value} | ${target} |`);
+  }
 }

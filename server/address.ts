@@ -36,7 +36,9 @@ export function parseListenAddr(text: string): ListenAddr {
       port = text.slice(colon + 1);
     }
   }
-  if (!/^[0-9]{1,5}$/.test(port) || Number(port) > 65535) throw new Error(`bad port in listen address ${text}`);
+  if (!/^[0-9]{1,5}$/.test(port) || Number(port) > 65535) {
+    throw new Error(`bad port in listen address ${text}`);
+  }
   return { hostname: host === "" ? "0.0.0.0" : host, port: Number(port) };
 }
 

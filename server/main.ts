@@ -32,7 +32,9 @@ export interface StartOptions {
 const _encoder = new TextEncoder();
 
 function _hex(bytes: number): string {
-  return [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join(
+    "",
+  );
 }
 
 /**
@@ -106,7 +108,12 @@ export async function runServer(opts: StartOptions): Promise<number> {
     return fail(`listen ${host}:${listenAt.port}: ${cause}`);
   }
   const bound = listener.addr as Deno.NetAddr;
-  const url = formatCircuitUrl({ host: advertisedHost(bound.hostname), port: bound.port, pid: Deno.pid, workerId });
+  const url = formatCircuitUrl({
+    host: advertisedHost(bound.hostname),
+    port: bound.port,
+    pid: Deno.pid,
+    workerId,
+  });
   const opsLog = OpsLog.open(`${varDir}/ops.log`);
   opsLog.record("start", { Addr: url, ServerID: serverId });
   Deno.stdout.writeSync(_encoder.encode(url + "\n"));

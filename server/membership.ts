@@ -243,7 +243,10 @@ export class Membership {
     if (first.ok) return this.#healthier();
     if (refused) return this.#declareDead(id, inc);
     if (first.lateMs > _LAG_TOLERANCE_MS) return this.#slower();
-    const helpers = _shuffle([...this.#table.members.keys()].filter((h) => h !== id)).slice(0, _INDIRECT_PROBES);
+    const helpers = _shuffle([...this.#table.members.keys()].filter((h) => h !== id)).slice(
+      0,
+      _INDIRECT_PROBES,
+    );
     const indirect = helpers.map((h) => this.#pingReq(h, id, url, deadline - performance.now()));
     const all = await _firstTrue([direct, ...indirect], deadline - performance.now());
     if (all.ok) return this.#healthier();
@@ -444,7 +447,9 @@ export class Membership {
     const now = Date.now();
     if (now - (this.#strangers.get(id) ?? 0) < _STRANGER_PUSH_PULL_MS) return;
     this.#strangers.set(id, now);
-    for (const [sid, at] of this.#strangers) if (now - at > _STRANGER_PUSH_PULL_MS) this.#strangers.delete(sid);
+    for (const [sid, at] of this.#strangers) {
+      if (now - at > _STRANGER_PUSH_PULL_MS) this.#strangers.delete(sid);
+    }
     this.#pushPull(conn).catch(() => {});
   }
 

@@ -104,7 +104,13 @@ export class Namespace {
     if (anchor.slot !== null) throw new CircuitError("anchor already has an element");
     anchor.slot = "pending";
     const path = "/" + [this.serverId, ...names].join("/");
-    const rec: _Record = { eid: this.#nextEid++, element: null as unknown as Element, path, anchor, holders: new Set() };
+    const rec: _Record = {
+      eid: this.#nextEid++,
+      element: null as unknown as Element,
+      path,
+      anchor,
+      holders: new Set(),
+    };
     let detachRequested = false;
     const ctx: ElementContext = {
       path,
@@ -191,7 +197,10 @@ export class Namespace {
       for (const n of names) {
         const child = a.children.get(n)!;
         const p = path + "/" + n;
-        const entry = { Path: p, Kind: child.slot && child.slot !== "pending" ? child.slot.element.kind : null };
+        const entry = {
+          Path: p,
+          Kind: child.slot && child.slot !== "pending" ? child.slot.element.kind : null,
+        };
         if (!postOrder) out.push(entry);
         if (recursive) walk(child, p);
         if (postOrder) out.push(entry);

@@ -31,7 +31,12 @@ export class Peers {
   #stopped = false;
 
   /** Creates the set; `onCall` serves calls peers make on any of these connections. */
-  constructor(selfId: string, selfUrl: string, key: Uint8Array | undefined, onCall: (call: IncomingCall) => void) {
+  constructor(
+    selfId: string,
+    selfUrl: string,
+    key: Uint8Array | undefined,
+    onCall: (call: IncomingCall) => void,
+  ) {
     this.#selfId = selfId;
     this.#selfUrl = selfUrl;
     this.#key = key;
@@ -67,7 +72,10 @@ export class Peers {
 
   /** Dials `url` (whose server ID is not known yet) and registers the connection. */
   async dial(url: string): Promise<Connection> {
-    const conn = await connect(url, { key: this.#key, asServer: { url: this.#selfUrl, id: this.#selfId, onCall: this.#onCall } });
+    const conn = await connect(url, {
+      key: this.#key,
+      asServer: { url: this.#selfUrl, id: this.#selfId, onCall: this.#onCall },
+    });
     return this.#register(conn, true);
   }
 

@@ -194,8 +194,9 @@ export class CircuitServer {
       if (err instanceof CircuitError || err instanceof ConnectionError) call.fail(err);
       else if (call.signal.aborted) call.fail(new ConnectionError("cancelled"));
       else {
-        log(`internal error in ${call.op}: ${err instanceof Error ? err.message : err}`);
-        call.fail(new CircuitError(err instanceof Error ? err.message : String(err)));
+        // A bug of ours: the details go to the log, the client gets no internals.
+        log(`internal error in ${call.op}: ${err instanceof Error ? err.stack ?? err.message : err}`);
+        call.fail(new ConnectionError(`internal server error in ${call.op}`));
       }
     });
   }
@@ -296,7 +297,9 @@ export class CircuitServer {
       `uptime ${((Date.now() - this.started.getTime()) / 1000).toFixed(1)}s`,
       `memory rss=${mem.rss} heapUsed=${mem.heapUsed} external=${mem.external}`,
       `members ${this.#membership.view().length}`,
-      ...this.#membership.view().map((m) => `  /${m.Id} ${m.Url}${this.#peers.get(m.Id) ? " connected" : ""}`),
+      ...this.#membership.view().map((m) =>
+        `  /${m.Id} ${m.Url}${this.#peers.get(m.Id) ? " connected" : ""}`
+      ),
       `client connections ${this.#clients.size}`,
       `peer connections ${this.#peers.all().length}`,
       `relayed calls ${this.#relays.size}`,

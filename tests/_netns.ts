@@ -32,7 +32,8 @@ export async function ip(...args: string[]): Promise<void> {
 export async function canUseNetns(): Promise<boolean> {
   try {
     if (Deno.uid() !== 0) return false;
-    const out = await new Deno.Command("ip", { args: ["netns", "list"], stdout: "null", stderr: "null" }).output();
+    const out = await new Deno.Command("ip", { args: ["netns", "list"], stdout: "null", stderr: "null" })
+      .output();
     return out.success;
   } catch {
     return false;
@@ -55,7 +56,8 @@ export async function deleteNamespace(ns: string): Promise<void> {
 
 /** Deletes every namespace left behind by an earlier run whose name starts with `prefix`. */
 export async function deleteStaleNamespaces(prefix: string): Promise<void> {
-  const out = await new Deno.Command("ip", { args: ["netns", "list"], stdout: "piped", stderr: "null" }).output();
+  const out = await new Deno.Command("ip", { args: ["netns", "list"], stdout: "piped", stderr: "null" })
+    .output();
   const names = _decoder.decode(out.stdout).split("\n").map((l) => l.split(" ")[0]).filter((n) =>
     n.startsWith(prefix)
   );
@@ -163,7 +165,20 @@ export class Lan {
         const h = lan.host(i);
         await ip("netns", "add", h);
         await ip("-n", h, "link", "set", "lo", "up");
-        await ip("-n", h, "link", "add", "eth0", "type", "veth", "peer", "name", `p${i}`, "netns", lan.bridge);
+        await ip(
+          "-n",
+          h,
+          "link",
+          "add",
+          "eth0",
+          "type",
+          "veth",
+          "peer",
+          "name",
+          `p${i}`,
+          "netns",
+          lan.bridge,
+        );
         await ip("-n", h, "addr", "add", `${lan.addr(i)}/24`, "dev", "eth0");
         await ip("-n", h, "link", "set", "eth0", "up");
         await ip("-n", h, "route", "add", "224.0.0.0/4", "dev", "eth0");
@@ -368,7 +383,13 @@ export class Observer {
 
   /** Starts the observer in `ns`. */
   static start(ns: string | null): Observer {
-    const [cmd, argv] = _inNs(ns, ["deno", "run", ...PERMISSIONS, new URL(import.meta.url).pathname, "observe"]);
+    const [cmd, argv] = _inNs(ns, [
+      "deno",
+      "run",
+      ...PERMISSIONS,
+      new URL(import.meta.url).pathname,
+      "observe",
+    ]);
     const child = new Deno.Command(cmd, {
       args: argv,
       stdin: "piped",
@@ -382,7 +403,9 @@ export class Observer {
   /** Calls `op` on the server at `url`; rejects with the error's message. */
   async call(url: string, op: OpName, args: unknown, timeoutMs = 2_000): Promise<unknown> {
     const id = this.#next++;
-    const reply = new Promise<{ Ok: boolean; Value?: unknown; Error?: string }>((r) => this.#pending.set(id, r));
+    const reply = new Promise<{ Ok: boolean; Value?: unknown; Error?: string }>((r) =>
+      this.#pending.set(id, r)
+    );
     const line = JSON.stringify({ Id: id, Url: url, Op: op, Args: args, TimeoutMs: timeoutMs }) + "\n";
     await this.#writer.write(new TextEncoder().encode(line));
     const r = await reply;
@@ -453,7 +476,13 @@ export class GroupListener {
       "listen",
       group,
     ]);
-    const child = new Deno.Command(cmd, { args: argv, stdin: "null", stdout: "piped", stderr: "inherit", env: QUIET_ENV })
+    const child = new Deno.Command(cmd, {
+      args: argv,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "inherit",
+      env: QUIET_ENV,
+    })
       .spawn();
     const l = new GroupListener(child);
     await l.#ready;
@@ -518,7 +547,12 @@ async function _observe(): Promise<void> {
 
 async function _listen(group: string): Promise<void> {
   const [host, port] = group.split(":");
-  const socket = Deno.listenDatagram({ hostname: "0.0.0.0", port: Number(port), transport: "udp", reuseAddress: true });
+  const socket = Deno.listenDatagram({
+    hostname: "0.0.0.0",
+    port: Number(port),
+    transport: "udp",
+    reuseAddress: true,
+  });
   await socket.joinMulticastV4(host, "0.0.0.0");
   Deno.stdout.writeSync(new TextEncoder().encode("ready\n"));
   for await (const [data, from] of socket) {

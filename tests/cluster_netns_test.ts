@@ -44,7 +44,9 @@ Deno.test({
 
       await t.step("the five hosts find each other by multicast within 10 s", async () => {
         await eventually("all five in every view", 10_000, () => viewsAre(o, hosts, hosts));
-        for (const [i, h] of hosts.entries()) assert.ok(h.url.startsWith(`circuit://${lan.addr(i + 1)}:`), h.url);
+        for (const [i, h] of hosts.entries()) {
+          assert.ok(h.url.startsWith(`circuit://${lan.addr(i + 1)}:`), h.url);
+        }
         await o.call(h1.url, "mk", { Path: `${watch}/leave`, Kind: "@leave", Arg: null });
         await o.call(h1.url, "mk", { Path: `${watch}/join`, Kind: "@join", Arg: null });
         assert.equal(await pending("join"), HOSTS);
@@ -52,7 +54,11 @@ Deno.test({
 
       await t.step("a SIGKILLed host leaves every view within 5 s and fires @leave once", async () => {
         await h5.stop("SIGKILL");
-        await eventually("h5 out of every view", 5_000, () => viewsAre(o, [h1, h2, h3, h4], [h1, h2, h3, h4]));
+        await eventually(
+          "h5 out of every view",
+          5_000,
+          () => viewsAre(o, [h1, h2, h3, h4], [h1, h2, h3, h4]),
+        );
         assert.equal(await pending("leave"), 1);
         for (const h of [h1, h2, h3, h4]) {
           const leaves = (await h.opsLog()).filter((r) => r.Op === "leave").map((r) => r.ServerID);
@@ -60,24 +66,49 @@ Deno.test({
         }
       });
 
-      await t.step("a SIGSTOPped host is removed within 8 s, and after SIGCONT is back within 5 s", async () => {
-        h4.signal("SIGSTOP");
-        await eventually("h4 out of the others' views", 8_000, () => viewsAre(o, [h1, h2, h3], [h1, h2, h3]));
-        assert.equal(await pending("leave"), 2);
-        h4.signal("SIGCONT");
-        await eventually("h4 back in every view", 5_000, () => viewsAre(o, [h1, h2, h3, h4], [h1, h2, h3, h4]));
-        assert.equal(await pending("join"), HOSTS + 1);
-      });
+      await t.step(
+        "a SIGSTOPped host is removed within 8 s, and after SIGCONT is back within 5 s",
+        async () => {
+          h4.signal("SIGSTOP");
+          await eventually(
+            "h4 out of the others' views",
+            8_000,
+            () => viewsAre(o, [h1, h2, h3], [h1, h2, h3]),
+          );
+          assert.equal(await pending("leave"), 2);
+          h4.signal("SIGCONT");
+          await eventually(
+            "h4 back in every view",
+            5_000,
+            () => viewsAre(o, [h1, h2, h3, h4], [h1, h2, h3, h4]),
+          );
+          assert.equal(await pending("join"), HOSTS + 1);
+        },
+      );
 
-      await t.step("a host whose link is cut leaves the others' views; restored, all re-merge unaided", async () => {
-        const logged = h3.log().length;
-        await lan.cut(3);
-        await eventually("h3 out of the others' views", 8_000, () => viewsAre(o, [h1, h2, h4], [h1, h2, h4]));
-        await eventually("h3 removed the others", 8_000, () =>
-          [h1, h2, h4].every((h) => h3.log().slice(logged).includes(`Member left ${h.anchor}`)));
-        await lan.restore(3);
-        await eventually("the four re-merged", 25_000, () => viewsAre(o, [h1, h2, h3, h4], [h1, h2, h3, h4]));
-      });
+      await t.step(
+        "a host whose link is cut leaves the others' views; restored, all re-merge unaided",
+        async () => {
+          const logged = h3.log().length;
+          await lan.cut(3);
+          await eventually(
+            "h3 out of the others' views",
+            8_000,
+            () => viewsAre(o, [h1, h2, h4], [h1, h2, h4]),
+          );
+          await eventually(
+            "h3 removed the others",
+            8_000,
+            () => [h1, h2, h4].every((h) => h3.log().slice(logged).includes(`Member left ${h.anchor}`)),
+          );
+          await lan.restore(3);
+          await eventually(
+            "the four re-merged",
+            25_000,
+            () => viewsAre(o, [h1, h2, h3, h4], [h1, h2, h3, h4]),
+          );
+        },
+      );
 
       await t.step("no healthy host was ever removed, and no host left twice without a join", async () => {
         for (const h of [h1, h2, h4]) {
@@ -89,7 +120,9 @@ Deno.test({
             last.set(id, rec.Op as string);
           }
           const removed = new Set((await h.opsLog()).filter((r) => r.Op === "leave").map((r) => r.ServerID));
-          for (const healthy of [h1, h2]) assert.ok(!removed.has(healthy.id), `${h.id} removed ${healthy.id}`);
+          for (const healthy of [h1, h2]) {
+            assert.ok(!removed.has(healthy.id), `${h.id} removed ${healthy.id}`);
+          }
         }
       });
     } finally {

@@ -12,7 +12,14 @@ import { discoveryKey, verifyPayload } from "../client/crypto/discovery_mac.ts";
 import { parseKeyText } from "../client/crypto/keys.ts";
 import { parseCircuitUrl } from "../client/url.ts";
 import { eventually, type RunResult } from "./_harness.ts";
-import { canUseNetns, deleteStaleNamespaces, GroupListener, LoopbackNamespace, nsCircuit, NsServer } from "./_netns.ts";
+import {
+  canUseNetns,
+  deleteStaleNamespaces,
+  GroupListener,
+  LoopbackNamespace,
+  nsCircuit,
+  NsServer,
+} from "./_netns.ts";
 
 const GROUP = "228.8.8.8:8822";
 const PREFIX = "cirt-a22";
@@ -83,7 +90,11 @@ Deno.test({
           assert.ok(!a.log().includes("Singleton server."), a.log());
         });
         await t.step("within 5 s `ls -d <first URL> /` lists both servers", async () => {
-          await eventually("both in A's view", 5_000, async () => (await ls(ns, ["-d", a.url]))?.join() === both.join());
+          await eventually(
+            "both in A's view",
+            5_000,
+            async () => (await ls(ns, ["-d", a.url]))?.join() === both.join(),
+          );
         });
         await t.step("CIRCUIT_DISCOVER and -discover clients find a server and list both", async () => {
           assert.deepEqual(await ls(ns, [], { CIRCUIT_DISCOVER: GROUP }), both);
@@ -99,7 +110,7 @@ Deno.test({
             assert.match(d.inner.Addr, /^circuit:\/\/127\.0\.0\.1:[0-9]+\/[0-9]+\/Q[0-9a-f]{16}$/);
           }
         });
-        await t.step("the client probe is {Origin:client, Addr:\"\"}", () => {
+        await t.step('the client probe is {Origin:client, Addr:""}', () => {
           assert.ok(decode(listener).some((d) => d.inner.Origin === "client" && d.inner.Addr === ""));
         });
         await t.step("a wildcard-bound server never announces a wildcard host", async () => {
@@ -123,33 +134,39 @@ Deno.test({
           assertErr(await nsCircuit(ns, ["ls", "-discover", "228.8.8.9:9999", "/"]), "no server answered");
           assert.ok(Date.now() - t0 < 6_000 + 1_000, `took ${Date.now() - t0} ms (CLI start-up included)`);
         });
-        await t.step("two servers with one key merge, sign their datagrams, and a third key stays out", async () => {
-          const key1 = `${dir}/key1`;
-          const key2 = `${dir}/key2`;
-          await Deno.writeTextFile(key1, (await nsCircuit(ns, ["keygen"])).stdout);
-          await Deno.writeTextFile(key2, (await nsCircuit(ns, ["keygen"])).stdout);
-          const k1 = await start(["-a", "127.0.0.1:0", "-discover", GROUP, "-hmac", key1]);
-          const k2 = await start(["-a", "127.0.0.1:0", "-discover", GROUP, "-hmac", key1]);
-          const other = await start(["-a", "127.0.0.1:0", "-discover", GROUP, "-hmac", key2]);
-          const keyed = [k1.anchor, k2.anchor].sort();
-          await eventually("the keyed pair merged", 5_000, async () =>
-            (await ls(ns, ["-d", k1.url, "-hmac", key1]))?.join() === keyed.join());
-          // Give the wrongly keyed server's early announcements time to arrive (sends at 0, 1, 2.4 s).
-          await new Promise((r) => setTimeout(r, 3_000));
-          assert.deepEqual(await ls(ns, ["-d", k1.url, "-hmac", key1]), keyed);
-          assert.deepEqual(await ls(ns, ["-d", k2.url, "-hmac", key1]), keyed);
-          assert.deepEqual(await ls(ns, ["-d", other.url, "-hmac", key2]), [other.anchor]);
-          assert.deepEqual(await ls(ns, ["-d", a.url]), both);
-          const dk = await discoveryKey(parseKeyText(await Deno.readTextFile(key1), key1));
-          const signed = decode(listener).filter((d) => d.inner.Addr === k1.url);
-          assert.ok(signed.length > 0);
-          for (const d of signed) {
-            assert.equal(typeof d.envelope.HMAC, "string");
-            const mac = Uint8Array.from(atob(d.envelope.HMAC as string), (c) => c.charCodeAt(0));
-            assert.ok(await verifyPayload(dk, d.payload, mac));
-          }
-          assert.deepEqual(await ls(ns, ["-discover", GROUP, "-hmac", key1]), keyed);
-        });
+        await t.step(
+          "two servers with one key merge, sign their datagrams, and a third key stays out",
+          async () => {
+            const key1 = `${dir}/key1`;
+            const key2 = `${dir}/key2`;
+            await Deno.writeTextFile(key1, (await nsCircuit(ns, ["keygen"])).stdout);
+            await Deno.writeTextFile(key2, (await nsCircuit(ns, ["keygen"])).stdout);
+            const k1 = await start(["-a", "127.0.0.1:0", "-discover", GROUP, "-hmac", key1]);
+            const k2 = await start(["-a", "127.0.0.1:0", "-discover", GROUP, "-hmac", key1]);
+            const other = await start(["-a", "127.0.0.1:0", "-discover", GROUP, "-hmac", key2]);
+            const keyed = [k1.anchor, k2.anchor].sort();
+            await eventually(
+              "the keyed pair merged",
+              5_000,
+              async () => (await ls(ns, ["-d", k1.url, "-hmac", key1]))?.join() === keyed.join(),
+            );
+            // Give the wrongly keyed server's early announcements time to arrive (sends at 0, 1, 2.4 s).
+            await new Promise((r) => setTimeout(r, 3_000));
+            assert.deepEqual(await ls(ns, ["-d", k1.url, "-hmac", key1]), keyed);
+            assert.deepEqual(await ls(ns, ["-d", k2.url, "-hmac", key1]), keyed);
+            assert.deepEqual(await ls(ns, ["-d", other.url, "-hmac", key2]), [other.anchor]);
+            assert.deepEqual(await ls(ns, ["-d", a.url]), both);
+            const dk = await discoveryKey(parseKeyText(await Deno.readTextFile(key1), key1));
+            const signed = decode(listener).filter((d) => d.inner.Addr === k1.url);
+            assert.ok(signed.length > 0);
+            for (const d of signed) {
+              assert.equal(typeof d.envelope.HMAC, "string");
+              const mac = Uint8Array.from(atob(d.envelope.HMAC as string), (c) => c.charCodeAt(0));
+              assert.ok(await verifyPayload(dk, d.payload, mac));
+            }
+            assert.deepEqual(await ls(ns, ["-discover", GROUP, "-hmac", key1]), keyed);
+          },
+        );
       } finally {
         await listener.close();
         await Promise.all(servers.map((s) => s.stop()));
@@ -167,8 +184,14 @@ Deno.test({
       const s = await NsServer.start(ns, dir, ["-a", "127.0.0.1:0", "-discover", GROUP]);
       const t0 = Date.now();
       try {
-        await eventually("an announcement 50–90 s after start", 91_000, () =>
-          decode(listener).some((d) => d.inner.Addr === s.url && d.at - t0 >= 50_000 && d.at - t0 <= 90_000));
+        await eventually(
+          "an announcement 50–90 s after start",
+          91_000,
+          () =>
+            decode(listener).some((d) =>
+              d.inner.Addr === s.url && d.at - t0 >= 50_000 && d.at - t0 <= 90_000
+            ),
+        );
       } finally {
         await listener.close();
         await s.stop();

@@ -55,7 +55,9 @@ async function assertJoinLeaveAlternate(s: NsServer): Promise<void> {
 }
 
 /** Starts loopback servers for one test and stops whatever is left at the end. */
-async function withCluster(fn: (start: (args?: string[]) => Promise<NsServer>, o: Observer) => Promise<void>) {
+async function withCluster(
+  fn: (start: (args?: string[]) => Promise<NsServer>, o: Observer) => Promise<void>,
+) {
   const dir = await Deno.makeTempDir({ prefix: "circuit-membership-" });
   const servers: NsServer[] = [];
   const o = Observer.start(null);
@@ -111,7 +113,13 @@ Deno.test("member table orders updates by incarnation, then left over dead over 
     m.apply(upd("dead", 0));
     assert.equal(m.tombs.get(B)?.retry, true);
     assert.equal(m.apply(upd("left", 0)), "buried");
-    assert.deepEqual({ ...m.tombs.get(B), at: 0 }, { url: URL_B, inc: 0, state: "left", at: 0, retry: false });
+    assert.deepEqual({ ...m.tombs.get(B), at: 0 }, {
+      url: URL_B,
+      inc: 0,
+      state: "left",
+      at: 0,
+      retry: false,
+    });
   });
   await t.step("suspicion or death of this server makes it refute with a higher incarnation", () => {
     const m = new MemberTable(SELF, "u");
@@ -165,7 +173,11 @@ Deno.test("A20 — servers join by -j and by `circuit join`, and a -j target tha
       assert.deepEqual(await lsRoot(a), [a.anchor, b.anchor].sort());
     });
     await t.step("`join -d C XC A` exits 0 and within 2 s A, B and C each list all three", async () => {
-      assert.deepEqual(await circuit(["join", "-d", c.url, c.anchor, a.url]), { code: 0, stdout: "", stderr: "" });
+      assert.deepEqual(await circuit(["join", "-d", c.url, c.anchor, a.url]), {
+        code: 0,
+        stdout: "",
+        stderr: "",
+      });
       await eventually("all three in every view", 2_000, () => viewsAre(o, [a, b, c], [a, b, c]));
       assert.deepEqual(await lsRoot(c), [a.anchor, b.anchor, c.anchor].sort());
     });
@@ -209,16 +221,19 @@ Deno.test("A21 — @join and @leave follow SIGKILL, SIGSTOP and SIGCONT, never l
       const r2 = await circuit(["recv", "-d", a.url, `${XA}/watch/join`]);
       assert.deepEqual([r1.stdout, r2.stdout], [XA + "\n", b.anchor + "\n"]);
     });
-    await t.step("SIGKILL B: a waiting recv on @leave prints B within 5 s and A no longer lists B", async () => {
-      const recv = spawnCircuit(["recv", "-d", a.url, `${XA}/watch/leave`]);
-      await new Promise((r) => setTimeout(r, 500));
-      const t0 = Date.now();
-      await b.stop("SIGKILL");
-      const r = await collect(recv);
-      assert.deepEqual(r, { code: 0, stdout: b.anchor + "\n", stderr: "" });
-      assert.ok(Date.now() - t0 < 5_000, `took ${Date.now() - t0} ms`);
-      assert.deepEqual(await lsRoot(a), [XA]);
-    });
+    await t.step(
+      "SIGKILL B: a waiting recv on @leave prints B within 5 s and A no longer lists B",
+      async () => {
+        const recv = spawnCircuit(["recv", "-d", a.url, `${XA}/watch/leave`]);
+        await new Promise((r) => setTimeout(r, 500));
+        const t0 = Date.now();
+        await b.stop("SIGKILL");
+        const r = await collect(recv);
+        assert.deepEqual(r, { code: 0, stdout: b.anchor + "\n", stderr: "" });
+        assert.ok(Date.now() - t0 < 5_000, `took ${Date.now() - t0} ms`);
+        assert.deepEqual(await lsRoot(a), [XA]);
+      },
+    );
     const c = await start(["-j", a.url]);
     await eventually("C in A's view", 2_000, () => viewsAre(o, [a], [a, c]));
     await t.step("SIGSTOP C: within 8 s A lacks C and @leave has one event", async () => {
@@ -233,7 +248,10 @@ Deno.test("A21 — @join and @leave follow SIGKILL, SIGSTOP and SIGCONT, never l
     });
     await t.step("`ls -l XA/watch` lists both subscriptions with their kinds", async () => {
       const r = await circuit(["ls", "-l", "-d", a.url, `${XA}/watch`]);
-      assert.equal(r.stdout, `@join${" ".repeat(11)}${XA}/watch/join\n@leave${" ".repeat(10)}${XA}/watch/leave\n`);
+      assert.equal(
+        r.stdout,
+        `@join${" ".repeat(11)}${XA}/watch/join\n@leave${" ".repeat(10)}${XA}/watch/leave\n`,
+      );
     });
     await t.step("A's ops log alternates join and leave for every server", async () => {
       await assertJoinLeaveAlternate(a);
@@ -247,15 +265,18 @@ Deno.test("A19 — unknown servers fail every command at once; a hung one does n
   await withCluster(async (start, o) => {
     const a = await start();
     const X1 = "/X0000000000000001";
-    await t.step("peek, ls, close and mkchan on an unknown server each fail with unknown server", async () => {
-      const runs = await Promise.all([
-        circuit(["peek", "-d", a.url, X1]),
-        circuit(["ls", "-d", a.url, X1]),
-        circuit(["close", "-d", a.url, `${X1}/c`]),
-        circuit(["mkchan", "-d", a.url, `${X1}/c`, "1"]),
-      ]);
-      for (const r of runs) assertErr(r, "unknown server X0000000000000001");
-    });
+    await t.step(
+      "peek, ls, close and mkchan on an unknown server each fail with unknown server",
+      async () => {
+        const runs = await Promise.all([
+          circuit(["peek", "-d", a.url, X1]),
+          circuit(["ls", "-d", a.url, X1]),
+          circuit(["close", "-d", a.url, `${X1}/c`]),
+          circuit(["mkchan", "-d", a.url, `${X1}/c`, "1"]),
+        ]);
+        for (const r of runs) assertErr(r, "unknown server X0000000000000001");
+      },
+    );
     await t.step("scrub of a server anchor is a no-op", async () => {
       assert.deepEqual(await circuit(["scrub", "-d", a.url, a.anchor]), { code: 0, stdout: "", stderr: "" });
       const r = await circuit(["peek", "-d", a.url, a.anchor]);
@@ -263,18 +284,21 @@ Deno.test("A19 — unknown servers fail every command at once; a hung one does n
     });
     const b = await start(["-j", a.url]);
     await eventually("B in A's view", 2_000, () => viewsAre(o, [a], [a, b]));
-    await t.step("SIGSTOP B: `ls /` via A returns within 1 s, `peek XB/x` fails unreachable within 11 s", async () => {
-      b.signal("SIGSTOP");
-      const t0 = Date.now();
-      const ls = await circuit(["ls", "-d", a.url, "/"]);
-      assert.equal(ls.code, 0, ls.stderr);
-      // The CLI's own start-up is part of the second; what matters is no wait on B.
-      assert.ok(Date.now() - t0 < 1_000 + 1_500, `ls / took ${Date.now() - t0} ms`);
-      const t1 = Date.now();
-      assertErr(await circuit(["peek", "-d", a.url, `${b.anchor}/x`]), "unreachable");
-      assert.ok(Date.now() - t1 < 11_000, `peek took ${Date.now() - t1} ms`);
-      b.signal("SIGCONT");
-    });
+    await t.step(
+      "SIGSTOP B: `ls /` via A returns within 1 s, `peek XB/x` fails unreachable within 11 s",
+      async () => {
+        b.signal("SIGSTOP");
+        const t0 = Date.now();
+        const ls = await circuit(["ls", "-d", a.url, "/"]);
+        assert.equal(ls.code, 0, ls.stderr);
+        // The CLI's own start-up is part of the second; what matters is no wait on B.
+        assert.ok(Date.now() - t0 < 1_000 + 1_500, `ls / took ${Date.now() - t0} ms`);
+        const t1 = Date.now();
+        assertErr(await circuit(["peek", "-d", a.url, `${b.anchor}/x`]), "unreachable");
+        assert.ok(Date.now() - t1 < 11_000, `peek took ${Date.now() - t1} ms`);
+        b.signal("SIGCONT");
+      },
+    );
   });
 });
 
@@ -289,10 +313,13 @@ Deno.test("failure detection on loopback: joins in 2 s, SIGKILL out in 5 s, grac
       d = await start(["-j", b.url]);
       await eventually("D in every view", 2_000, () => viewsAre(o, [a, b, c, d], [a, b, c, d]));
     });
-    await t.step("a SIGKILLed server leaves every view within 5 s (a refused re-dial proves it dead)", async () => {
-      await d.stop("SIGKILL");
-      await eventually("D out of every view", 5_000, () => viewsAre(o, [a, b, c], [a, b, c]));
-    });
+    await t.step(
+      "a SIGKILLed server leaves every view within 5 s (a refused re-dial proves it dead)",
+      async () => {
+        await d.stop("SIGKILL");
+        await eventually("D out of every view", 5_000, () => viewsAre(o, [a, b, c], [a, b, c]));
+      },
+    );
     await t.step("a gracefully stopped server leaves every view within 1 s", async () => {
       c.signal("SIGTERM");
       await eventually("C out of every view", 1_000, () => viewsAre(o, [a, b], [a, b]));

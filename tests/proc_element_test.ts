@@ -148,8 +148,9 @@ Deno.test("A13: a program that cannot start gives Phase unknown and an exec erro
     });
     assert.equal(proc.peek().Phase, "unknown");
     assert.equal(proc.pid, null);
-    await assert.rejects(proc.openStdin().write(encoder.encode("x")), isCause("broken pipe"));
-    await proc.openStdin().close();
+    const writer = proc.openStdin();
+    await assert.rejects(writer.write(encoder.encode("x")), isCause("broken pipe"));
+    await writer.close();
     assert.equal((await proc.wait()).Phase, "unknown");
     assert.equal(await readAll(proc.stdout), "");
     await proc.closed;

@@ -111,7 +111,11 @@ Deno.test("raw frames against a real server", async (t) => {
 
     await t.step("a wrong worker ID is refused with server identity mismatch", async () => {
       const c = await RawConn.open(server.url);
-      await c.write(frame(encode({ V: 1, Role: "client", Keyed: false, Target: "Q0000000000000001/1", From: "", Id: "" })));
+      await c.write(
+        frame(
+          encode({ V: 1, Role: "client", Keyed: false, Target: "Q0000000000000001/1", From: "", Id: "" }),
+        ),
+      );
       assert.deepEqual(await c.read(), { Error: "server identity mismatch" });
       assert.equal(await c.read(), null);
       c.close();
@@ -119,7 +123,9 @@ Deno.test("raw frames against a real server", async (t) => {
 
     await t.step("another protocol version is refused", async () => {
       const c = await RawConn.open(server.url);
-      await c.write(frame(encode({ V: 2, Role: "client", Keyed: false, Target: target(server.url), From: "", Id: "" })));
+      await c.write(
+        frame(encode({ V: 2, Role: "client", Keyed: false, Target: target(server.url), From: "", Id: "" })),
+      );
       assert.deepEqual(await c.read(), { Error: "protocol version mismatch" });
       c.close();
     });
