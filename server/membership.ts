@@ -45,6 +45,12 @@ const _RETRANSMIT_MULT = 3;
 /** Full-state exchange with one random member this often (SPEC §9.2): repairs missed gossip cheaply. */
 const _PUSH_PULL_MS = 10_000;
 
+/**
+ * Above this many members the push-pull interval grows with log2 N (memberlist's pushPullScale):
+ * a full state grows linearly with N, and idle traffic must stay under 2 KB/s per server.
+ */
+const _PUSH_PULL_SCALE_THRESHOLD = 32;
+
 /** Members declared dead are retried this often with a push-pull (SPEC §9.2), so partitions heal. */
 const _PAST_PEER_RETRY_MS = 10_000;
 
@@ -122,6 +128,7 @@ export class Membership {
   #order: string[] = [];
   #awareness = 0;
   #gossipTimer: ReturnType<typeof setTimeout> | undefined;
+  #gossipUrgent = false;
   #timers: ReturnType<typeof setInterval>[] = [];
   #stop = new AbortController();
 
@@ -131,7 +138,7 @@ export class Membership {
     this.#peers = peers;
     this.#events = events;
     peers.onClosed((id) => this.#onPeerLost(id));
-    this.#timers.push(setInterval(() => this.#pushPullRandom(), _PUSH_PULL_MS));
+    this.#pushPullLoop();
     this.#timers.push(setInterval(() => this.#retryPastPeers(), _PAST_PEER_RETRY_MS));
     this.#probeLoop();
   }
@@ -392,13 +399,17 @@ export class Membership {
     return this.#queue.take(_MAX_PIGGYBACK, this.#limit());
   }
 
+  /** News goes out in the next turn of the event loop, even if a paced round was already due later. */
   #gossipSoon(): void {
-    if (this.#gossipTimer !== undefined || this.#stop.signal.aborted) return;
+    if (this.#gossipUrgent || this.#stop.signal.aborted) return;
+    clearTimeout(this.#gossipTimer);
+    this.#gossipUrgent = true;
     this.#gossipTimer = setTimeout(() => this.#gossipRound(), 0);
   }
 
   #gossipRound(): void {
     this.#gossipTimer = undefined;
+    this.#gossipUrgent = false;
     const targets = _shuffle([...this.#table.members.keys()]).slice(0, _GOSSIP_FANOUT);
     for (const id of targets) {
       const updates = this.#queue.take(_MAX_GOSSIP, this.#limit());
@@ -430,6 +441,18 @@ export class Membership {
       timeoutMs: _EXCHANGE_TIMEOUT_MS,
     });
     this.#learnAll(r?.Members, true);
+  }
+
+  async #pushPullLoop(): Promise<void> {
+    for (;;) {
+      const n = this.#table.members.size + 1;
+      const scale = n <= _PUSH_PULL_SCALE_THRESHOLD
+        ? 1
+        : Math.ceil(Math.log2(n) - Math.log2(_PUSH_PULL_SCALE_THRESHOLD)) + 1;
+      await this.#sleep(_PUSH_PULL_MS * scale);
+      if (this.#stop.signal.aborted) return;
+      this.#pushPullRandom();
+    }
   }
 
   #pushPullRandom(): void {
@@ -465,7 +488,7 @@ export class Membership {
   }
 
   #sleep(ms: number): Promise<void> {
-    if (ms <= 0) return Promise.resolve();
+    if (ms <= 0 || this.#stop.signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
       const signal = this.#stop.signal;

@@ -83,7 +83,7 @@ Deno.test("raw frames against a real server", async (t) => {
       assert.deepEqual([...frame(encode([7]))], [0, 0, 0, 2, 0x91, 0x07]);
       assert.deepEqual(
         [...frame(encode([0, 2, "view", {}]))],
-        [0, 0, 0, 8, 0x94, 0x00, 0x02, 0xa4, 0x76, 0x69, 0x65, 0x77, 0x80],
+        [0, 0, 0, 9, 0x94, 0x00, 0x02, 0xa4, 0x76, 0x69, 0x65, 0x77, 0x80],
       );
     });
 
