@@ -132,6 +132,9 @@ export class Connection {
         if (body === null) break;
         this.#lastRx = Date.now();
         this.#dispatch(decodeFrame(body));
+        for (let more = this.#t.readBuffered(); more && !this.#isClosed; more = this.#t.readBuffered()) {
+          this.#dispatch(decodeFrame(more));
+        }
       }
     } catch {
       // A malformed, oversized or unauthenticated frame, or a read error: the connection is over.
@@ -269,7 +272,8 @@ export class Connection {
    * Opens an output stream (`recv`, `read`). Each chunk is acknowledged when the consumer
    * pulls the next one, or when the stream ends, so a consumer should finish with a chunk
    * (e.g. write it out) before pulling again. Cancelling the stream cancels the call; the
-   * server keeps whatever was not acknowledged.
+   * server keeps whatever was not acknowledged. The stream closes as soon as its end is
+   * acknowledged; `result` settles once the server has committed it.
    */
   openOutput<K extends "recv" | "read">(
     op: K,
@@ -310,13 +314,10 @@ export class Connection {
           unacked += chunk.length;
           controller.enqueue(chunk);
         } else if (ended) {
+          // The end is acknowledged and the stream closes at once; `result` settles when the
+          // server has committed (the CLI waits for it before exiting, a library loop need not).
           this._send([T.End, callId]);
-          try {
-            await result;
-            controller.close();
-          } catch (err) {
-            controller.error(err);
-          }
+          controller.close();
         } else {
           controller.error(failure);
         }
@@ -587,6 +588,7 @@ export class IncomingCall {
       let chain = Promise.resolve();
       let finished = false;
       let granted = STREAM_WINDOW;
+      let ended = false;
       const finish = (err?: unknown) => {
         if (finished) return;
         finished = true;
@@ -609,10 +611,12 @@ export class IncomingCall {
             if (finished) return;
             await sink.write(bytes, signal);
             granted += bytes.length;
-            this.sendStream(T.Credit, bytes.length);
+            // After the end, the result says everything was taken: no credit needed.
+            if (!ended) this.sendStream(T.Credit, bytes.length);
           });
           chain.catch(finish);
         } else if (f[0] === T.End) {
+          ended = true;
           chain = chain.then(async () => {
             if (finished) return;
             await sink.close();

@@ -74,17 +74,38 @@ export class FrameTransport {
    * length, a truncated frame, a frame that does not authenticate, or a read error.
    */
   async read(): Promise<Uint8Array | null> {
+    const ready = this.#opener ? null : this.readBuffered();
+    if (ready) return ready;
     if (!await this.#fill(4, true)) return null;
-    const b = this.#buf;
-    const s = this.#start;
-    const len = ((b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8) | b[s + 3]) >>> 0;
-    const limit = this.#opener ? MAX_FRAME_BYTES + 16 : MAX_FRAME_BYTES;
-    if (len > limit) throw new Error(`frame of ${len} bytes exceeds the limit of ${MAX_FRAME_BYTES}`);
+    const len = this.#length();
     if (!await this.#fill(4 + len, false)) throw new Error("connection closed inside a frame");
     const prefix = this.#buf.subarray(this.#start, this.#start + 4);
     const body = this.#buf.subarray(this.#start + 4, this.#start + 4 + len);
     this.#start += 4 + len;
     return this.#opener ? await this.#opener.open(prefix, body) : body;
+  }
+
+  /**
+   * The next frame body if it is already buffered (and frames are not sealed), else null. Lets
+   * the reader dispatch every frame of one socket read in one go, so the replies they cause
+   * leave in one write.
+   */
+  readBuffered(): Uint8Array | null {
+    if (this.#opener || this.#end - this.#start < 4) return null;
+    const len = this.#length();
+    if (this.#end - this.#start < 4 + len) return null;
+    const body = this.#buf.subarray(this.#start + 4, this.#start + 4 + len);
+    this.#start += 4 + len;
+    return body;
+  }
+
+  #length(): number {
+    const b = this.#buf;
+    const s = this.#start;
+    const len = ((b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8) | b[s + 3]) >>> 0;
+    const limit = this.#opener ? MAX_FRAME_BYTES + 16 : MAX_FRAME_BYTES;
+    if (len > limit) throw new Error(`frame of ${len} bytes exceeds the limit of ${MAX_FRAME_BYTES}`);
+    return len;
   }
 
   /** Ensures `need` unread bytes are buffered; false at EOF (before any byte when `atBoundary`). */
