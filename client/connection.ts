@@ -21,6 +21,9 @@ export const DATA_CHUNK = 64 * 1024;
 /** An idle connection is pinged this often (SPEC §11.9). */
 const _PING_INTERVAL_MS = 5_000;
 
+/** Timer jitter allowance, so a connection idle for "almost" an interval is still pinged. */
+const _PING_SLACK_MS = 250;
+
 /** A connection with no frame at all for this long is dead (three missed pings). */
 const _IDLE_LIMIT_MS = 15_000;
 
@@ -90,6 +93,7 @@ export class Connection {
   #in = new Map<number, IncomingCall>();
   #onCall?: (call: IncomingCall) => void;
   #lastRx = Date.now();
+  #lastTx = Date.now();
   #pinger: ReturnType<typeof setInterval> | undefined;
   #isClosed = false;
   #resolveClosed!: () => void;
@@ -109,8 +113,10 @@ export class Connection {
   /** Starts the read loop and keep-alive. */
   start(): void {
     this.#pinger = setInterval(() => {
-      if (Date.now() - this.#lastRx > _IDLE_LIMIT_MS) this.close("connection lost");
-      else this._send([T.Ping]);
+      const now = Date.now();
+      if (now - this.#lastRx > _IDLE_LIMIT_MS) this.close("connection lost");
+      // Only an idle connection needs a ping: any frame proves this side alive to the peer.
+      else if (now - this.#lastTx >= _PING_INTERVAL_MS - _PING_SLACK_MS) this._send([T.Ping]);
     }, _PING_INTERVAL_MS);
     this.#readLoop();
   }
@@ -191,7 +197,9 @@ export class Connection {
 
   /** @internal Queues a frame. */
   _send(frame: Frame): void {
-    if (!this.#isClosed) this.#t.send(encodeBodyShared(frame));
+    if (this.#isClosed) return;
+    this.#lastTx = Date.now();
+    this.#t.send(encodeBodyShared(frame));
   }
 
   /** @internal Forgets an incoming call once it has ended. */
