@@ -5,7 +5,7 @@
  * @module
  */
 import { CircuitError, ConnectionError } from "./errors.ts";
-import { decodeFrame, encodeBodyShared, ErrorKind, type Frame, T } from "./frame.ts";
+import { decodeFrame, encodeBodyShared, encodeDataHead, ErrorKind, type Frame, T } from "./frame.ts";
 import type { OpName, Ops } from "./ops.ts";
 import type { FrameTransport } from "./transport.ts";
 
@@ -67,6 +67,11 @@ export interface ConnectionInit {
   url: string;
   /** Serves calls the peer makes; absent on clients, which serve nothing. */
   onCall?: (call: IncomingCall) => void;
+  /**
+   * Bounds the calls the peer may have pending here: `admit` returns null to take a call, or the
+   * text it fails with; `release` is called once an admitted call has ended.
+   */
+  limiter?: { admit(op: string): string | null; release(op: string): void };
 }
 
 /**
@@ -92,6 +97,7 @@ export class Connection {
   #out = new Map<number, _Outgoing>();
   #in = new Map<number, IncomingCall>();
   #onCall?: (call: IncomingCall) => void;
+  #limiter?: ConnectionInit["limiter"];
   #lastRx = Date.now();
   #lastTx = Date.now();
   #pinger: ReturnType<typeof setInterval> | undefined;
@@ -106,6 +112,7 @@ export class Connection {
     this.url = init.url;
     this.#nextId = init.dialer ? 2 : 1;
     this.#onCall = init.onCall;
+    this.#limiter = init.limiter;
     this.closed = new Promise((r) => (this.#resolveClosed = r));
     transport.onWriteError = () => this.close("connection lost");
   }
@@ -153,6 +160,8 @@ export class Connection {
       case T.Call: {
         const [, id, op, args] = f;
         if (!this.#onCall || this.#mine(id) || this.#in.has(id)) throw new Error("unexpected call");
+        const refused = this.#limiter?.admit(op);
+        if (refused) return this._send([T.Error, id, ErrorKind.App, refused]);
         const call = new IncomingCall(this, id, op, args);
         this.#in.set(id, call);
         this.#onCall(call);
@@ -199,12 +208,14 @@ export class Connection {
   _send(frame: Frame): void {
     if (this.#isClosed) return;
     this.#lastTx = Date.now();
-    this.#t.send(encodeBodyShared(frame));
+    if (frame[0] === T.Data) this.#t.sendParts(encodeDataHead(frame[1], frame[2].length), frame[2]);
+    else this.#t.send(encodeBodyShared(frame));
   }
 
   /** @internal Forgets an incoming call once it has ended. */
   _endIncoming(id: number): void {
-    this.#in.delete(id);
+    const call = this.#in.get(id);
+    if (call && this.#in.delete(id)) this.#limiter?.release(call.op);
   }
 
   #begin(op: string, args: unknown, o: _Outgoing): number {

@@ -29,6 +29,31 @@ const _READ_CHUNK = 256 * 1024;
 /** Refuse to queue more than this much unsent output: a peer that stops reading gets disconnected. */
 const _MAX_PENDING_WRITE = 64 * 1024 * 1024;
 
+/** A written batch buffer is kept for reuse unless it grew beyond this (a burst's memory is returned). */
+const _SPARE_LIMIT = 4 * 1024 * 1024;
+
+/** First size of a batch buffer: a window's worth of data frames fits without growing. */
+const _BATCH_INITIAL = 320 * 1024;
+
+/** Frames queued for one write: their bytes back to back, and where each frame starts. */
+class _Batch {
+  buf = new Uint8Array(_BATCH_INITIAL);
+  len = 0;
+  starts: number[] = [];
+
+  reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const grown = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
+    grown.set(this.buf.subarray(0, this.len));
+    this.buf = grown;
+  }
+
+  clear(): void {
+    this.len = 0;
+    this.starts.length = 0;
+  }
+}
+
 /**
  * Reads frames from, and writes frames to, a byte connection.
  *
@@ -45,8 +70,8 @@ export class FrameTransport {
   #buf = new Uint8Array(0);
   #start = 0;
   #end = 0;
-  #out: Uint8Array[] = [];
-  #outBytes = 0;
+  #filling = new _Batch();
+  #spare: _Batch | null = null;
   #flushing = false;
   #closed = false;
   #sealer: FrameSealer | null = null;
@@ -136,17 +161,32 @@ export class FrameTransport {
    * `body` is copied, so the caller may reuse it at once.
    */
   send(body: Uint8Array): void {
+    this.sendParts(body);
+  }
+
+  /**
+   * Queues one frame whose body is `head` followed by `tail` (a data frame's header and its
+   * payload), copying both once, straight into the outgoing batch.
+   */
+  sendParts(head: Uint8Array, tail?: Uint8Array): void {
     if (this.#closed) return;
-    if (body.length > MAX_FRAME_BYTES) throw new Error(`frame of ${body.length} bytes exceeds the limit`);
-    const frame = new Uint8Array(4 + body.length);
-    new DataView(frame.buffer).setUint32(0, body.length);
-    frame.set(body, 4);
-    this.#out.push(frame);
-    this.#outBytes += frame.length;
-    if (this.#outBytes > _MAX_PENDING_WRITE) {
+    const len = head.length + (tail?.length ?? 0);
+    if (len > MAX_FRAME_BYTES) throw new Error(`frame of ${len} bytes exceeds the limit`);
+    const b = this.#filling;
+    if (b.len + 4 + len > _MAX_PENDING_WRITE) {
       this.#fail(new Error("peer is not reading"));
       return;
     }
+    b.reserve(4 + len);
+    b.starts.push(b.len);
+    const buf = b.buf;
+    buf[b.len] = len >>> 24;
+    buf[b.len + 1] = (len >>> 16) & 0xff;
+    buf[b.len + 2] = (len >>> 8) & 0xff;
+    buf[b.len + 3] = len & 0xff;
+    buf.set(head, b.len + 4);
+    if (tail) buf.set(tail, b.len + 4 + head.length);
+    b.len += 4 + len;
     if (!this.#flushing) {
       this.#flushing = true;
       queueMicrotask(() => this.#flush());
@@ -155,20 +195,24 @@ export class FrameTransport {
 
   async #flush(): Promise<void> {
     try {
-      while (this.#out.length > 0 && !this.#closed) {
-        const frames = this.#out;
-        this.#out = [];
-        this.#outBytes = 0;
-        let chunk: Uint8Array;
+      while (this.#filling.len > 0 && !this.#closed) {
+        // Double buffering: frames queued while this batch is written go to the other one.
+        const batch = this.#filling;
+        this.#filling = this.#spare ?? new _Batch();
+        this.#spare = null;
+        let chunk: Uint8Array = batch.buf.subarray(0, batch.len);
         if (this.#sealer) {
-          const sealed: Uint8Array[] = [];
-          for (const f of frames) sealed.push(await this.#sealer.seal(f.subarray(4)));
-          chunk = _concat(sealed);
-        } else {
-          chunk = frames.length === 1 ? frames[0] : _concat(frames);
+          const sealed: Promise<Uint8Array>[] = [];
+          for (let i = 0; i < batch.starts.length; i++) {
+            const end = i + 1 < batch.starts.length ? batch.starts[i + 1] : batch.len;
+            sealed.push(this.#sealer.seal(batch.buf.subarray(batch.starts[i] + 4, end)));
+          }
+          chunk = _concat(await Promise.all(sealed));
         }
         let off = 0;
         while (off < chunk.length) off += await this.#conn.write(chunk.subarray(off));
+        batch.clear();
+        if (batch.buf.length <= _SPARE_LIMIT) this.#spare = batch;
       }
     } catch (err) {
       this.#fail(err);
@@ -187,7 +231,7 @@ export class FrameTransport {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#out = [];
+    this.#filling.clear();
     try {
       this.#conn.close();
     } catch {
@@ -197,7 +241,7 @@ export class FrameTransport {
 
   /** Resolves once everything queued so far has been written (used before closing on purpose). */
   async drain(): Promise<void> {
-    while ((this.#flushing || this.#out.length > 0) && !this.#closed) {
+    while ((this.#flushing || this.#filling.len > 0) && !this.#closed) {
       await new Promise((r) => setTimeout(r, 1));
     }
   }
