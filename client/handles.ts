@@ -149,7 +149,7 @@ abstract class _Streaming extends _Handle {
 
   /**
    * The process's standard input. `close()` closes it; `abort()` leaves it open for another
-   * writer. Opened on the first write.
+   * writer (the next access of `stdin` returns a fresh stream). Opened on the first write.
    */
   get stdin(): WritableStream<Uint8Array> {
     if (this.#stdin) return this.#stdin;
@@ -166,6 +166,8 @@ abstract class _Streaming extends _Handle {
         await w.close();
       },
       abort: async (reason) => {
+        // stdin stays open on the server: the next access gets a fresh writer.
+        this.#stdin = null;
         if (inner) await (await inner).abort(reason);
       },
     });

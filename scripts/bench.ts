@@ -1,15 +1,19 @@
 /**
  * `deno task bench`: measures circuit on this machine and prints a table (record it in
- * docs/BENCHMARKS.md). Everything runs on loopback against real servers started as separate
- * OS processes. Sizes can be lowered with BENCH_SCALE (default 1).
+ * docs/BENCHMARKS.md). Everything runs on loopback (or in private network namespaces) against
+ * real servers started as separate OS processes. Knobs: BENCH_SCALE (default 1) shrinks the
+ * workloads; BENCH_ONLY=core,cluster,keyed,dns picks sections; BENCH_CLUSTER_SIZES (default
+ * 5,10,20,50) sets the membership cluster sizes.
  *
  * @module
  */
 import { connect } from "../client/dial.ts";
 import { dial } from "../mod.ts";
 import { circuit, CLI, PERMISSIONS, QUIET_ENV, TestServer } from "../tests/_harness.ts";
+import { benchCluster } from "./bench_cluster.ts";
 
 const SCALE = Number(Deno.env.get("BENCH_SCALE") ?? "1");
+const ONLY = new Set((Deno.env.get("BENCH_ONLY") ?? "core,cluster,keyed,dns").split(","));
 const rows: [string, string, string][] = [];
 
 function median(xs: number[]): number {
@@ -22,152 +26,179 @@ function row(what: string, value: string, target: string) {
   console.error(`${what}: ${value}`);
 }
 
-const dir = await Deno.makeTempDir({ prefix: "circuit-bench-" });
-const a = await TestServer.start(dir);
-const b = await TestServer.start(dir, ["-j", a.url]);
-const c = await TestServer.start(dir, ["-j", a.url]);
-try {
-  // Wait until A sees all three.
-  for (;;) {
-    const ls = await circuit(["ls", "-d", a.url, "/"]);
-    if (ls.stdout.trim().split("\n").length === 3) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await using client = await dial(a.url);
+if (ONLY.has("core")) await benchCore();
 
-  // 1. Remote process round trip: mkproc /bin/true on B through A, then wait.
-  {
-    const n = Math.max(20, Math.round(300 * SCALE));
-    const times: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const t0 = performance.now();
-      const p = await client.walk(`${b.serverAnchor}/bench/rt${i}`).makeProc({
-        path: "/bin/true",
-        scrub: true,
-      });
-      await p.wait();
-      times.push(performance.now() - t0);
+async function benchCore() {
+  const dir = await Deno.makeTempDir({ prefix: "circuit-bench-" });
+  const a = await TestServer.start(dir);
+  const b = await TestServer.start(dir, ["-j", a.url]);
+  const c = await TestServer.start(dir, ["-j", a.url]);
+  try {
+    // Wait until A sees all three.
+    for (;;) {
+      const ls = await circuit(["ls", "-d", a.url, "/"]);
+      if (ls.stdout.trim().split("\n").length === 3) break;
+      await new Promise((r) => setTimeout(r, 100));
     }
-    row("remote process round trip (median)", `${median(times).toFixed(3)} ms`, "< 1.2 ms");
-  }
+    await using client = await dial(a.url);
 
-  // 2. Channel messages per second: channel on C, sender dials A, receiver dials B.
-  {
-    const n = Math.max(1000, Math.round(20000 * SCALE));
-    const body = new Uint8Array(1024).fill(97);
-    const path = `${c.serverAnchor}/bench/chan`;
-    await client.walk(path).makeChan(1024);
-    await using sendClient = await dial(a.url);
-    await using recvClient = await dial(b.url);
-    const sendChan = await sendClient.walk(path).get() as import("../mod.ts").Chan;
-    const recvChan = await recvClient.walk(path).get() as import("../mod.ts").Chan;
-    // Several operations in flight per client hide the round trips; order is still FIFO.
-    const depth = 32;
-    const t0 = performance.now();
-    let sent = 0;
-    let received = 0;
-    let bytes = 0;
-    const sender = async () => {
-      while (sent < n) {
-        sent++;
-        const w = (await sendChan.send()).getWriter();
-        await w.write(body);
-        await w.close();
-      }
-    };
-    const receiver = async () => {
-      while (received < n) {
-        received++;
-        const r = await recvChan.recv();
-        bytes += (await new Response(r).arrayBuffer()).byteLength;
-      }
-    };
-    await Promise.all([
-      ...Array.from({ length: depth }, sender),
-      ...Array.from({ length: depth }, receiver),
-    ]);
-    const secs = (performance.now() - t0) / 1000;
-    if (bytes !== n * 1024) throw new Error(`channel bench received ${bytes} bytes, expected ${n * 1024}`);
-    row(
-      "channel messages/s (1 KiB, cap 1024, chan on a third server)",
-      `${Math.round(n / secs)}`,
-      ">= 10000",
-    );
-  }
-
-  // 3. Process stdout throughput to a client vs a local Deno.Command.
-  {
-    const size = Math.round(50_000_000 * Math.min(1, SCALE));
-    const cmd = { path: "/usr/bin/head", args: ["-c", String(size), "/dev/zero"] };
-    const t0 = performance.now();
-    const p = await client.walk(`${a.serverAnchor}/bench/out`).makeProc({ ...cmd, scrub: true });
-    let got = 0;
-    for await (const chunk of p.stdout) got += chunk.length;
-    const circuitSecs = (performance.now() - t0) / 1000;
-    if (got !== size) throw new Error(`stdout bench read ${got} bytes, expected ${size}`);
-    const t1 = performance.now();
-    const child = new Deno.Command(cmd.path, { args: cmd.args, stdout: "piped", stderr: "null" }).spawn();
-    let local = 0;
-    for await (const chunk of child.stdout) local += chunk.length;
-    await child.status;
-    const localSecs = (performance.now() - t1) / 1000;
-    const mbps = size / 1e6 / circuitSecs;
-    const localMbps = local / 1e6 / localSecs;
-    row("process stdout to a client", `${mbps.toFixed(0)} MB/s`, ">= 500 MB/s");
-    row("local Deno.Command stdout (same process)", `${localMbps.toFixed(0)} MB/s`, "reference");
-    row("stdout ratio circuit/local", `${(mbps / localMbps).toFixed(2)}`, ">= 0.5");
-  }
-
-  // 4. ls /... over three servers: through the client package, and through the CLI.
-  {
-    const conn = await connect(a.url);
-    const listAll = async () => {
-      const view = await conn.call("view", {});
-      await Promise.all(
-        view.map((m) => conn.call("ls", { Path: "/" + m.Id, Recursive: true, PostOrder: false })),
-      );
-    };
-    for (let i = 0; i < 50; i++) await listAll();
-    const times: number[] = [];
-    for (let i = 0; i < Math.max(50, Math.round(500 * SCALE)); i++) {
-      const t0 = performance.now();
-      await listAll();
-      times.push(performance.now() - t0);
-    }
-    conn.close();
-    row("ls /... of 3 servers through the library (median)", `${median(times).toFixed(3)} ms`, "< 1 ms");
-
-    const empty = await Deno.makeTempFile({ suffix: ".ts" });
-    await Deno.writeTextFile(empty, "");
-    const runs = Math.max(5, Math.round(20 * SCALE));
-    const time = async (args: string[]) => {
-      const ts: number[] = [];
-      for (let i = 0; i < runs; i++) {
+    // 1. Remote process round trip: mkproc /bin/true on B through A, then wait.
+    {
+      const n = Math.max(20, Math.round(300 * SCALE));
+      const times: number[] = [];
+      for (let i = 0; i < n; i++) {
         const t0 = performance.now();
-        const out = await new Deno.Command("deno", { args, env: QUIET_ENV, stdout: "null", stderr: "null" })
-          .output();
-        if (!out.success) throw new Error(`deno ${args.join(" ")} failed`);
-        ts.push(performance.now() - t0);
+        const p = await client.walk(`${b.serverAnchor}/bench/rt${i}`).makeProc({
+          path: "/bin/true",
+          scrub: true,
+        });
+        await p.wait();
+        times.push(performance.now() - t0);
       }
-      return median(ts);
-    };
-    const base = await time(["run", ...PERMISSIONS, empty]);
-    const cli = await time(["run", ...PERMISSIONS, CLI, "ls", "-d", a.url, "/..."]);
-    row("deno run of an empty script (median)", `${base.toFixed(1)} ms`, "reference");
-    row("circuit ls /... via the CLI (median)", `${cli.toFixed(1)} ms`, "reference");
-    row("CLI overhead over the runtime's start", `${(cli - base).toFixed(1)} ms`, "< 8 ms");
-  }
+      row("remote process round trip (median)", `${median(times).toFixed(3)} ms`, "< 1.2 ms");
+    }
 
-  // 5. Idle server RSS.
-  {
-    await new Promise((r) => setTimeout(r, 2000));
-    const status = await Deno.readTextFile(`/proc/${c.pid}/status`);
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)![1]);
-    row("idle server RSS", `${(kb / 1024).toFixed(1)} MB`, "< 50 MB");
+    // 2. Channel messages per second: channel on C, sender dials A, receiver dials B.
+    {
+      const n = Math.max(1000, Math.round(20000 * SCALE));
+      const body = new Uint8Array(1024).fill(97);
+      const path = `${c.serverAnchor}/bench/chan`;
+      await client.walk(path).makeChan(1024);
+      await using sendClient = await dial(a.url);
+      await using recvClient = await dial(b.url);
+      const sendChan = await sendClient.walk(path).get() as import("../mod.ts").Chan;
+      const recvChan = await recvClient.walk(path).get() as import("../mod.ts").Chan;
+      // Several operations in flight per client hide the round trips; order is still FIFO.
+      const depth = 32;
+      const t0 = performance.now();
+      let sent = 0;
+      let received = 0;
+      let bytes = 0;
+      const sender = async () => {
+        while (sent < n) {
+          sent++;
+          const w = (await sendChan.send()).getWriter();
+          await w.write(body);
+          await w.close();
+        }
+      };
+      const receiver = async () => {
+        while (received < n) {
+          received++;
+          const r = await recvChan.recv();
+          bytes += (await new Response(r).arrayBuffer()).byteLength;
+        }
+      };
+      await Promise.all([
+        ...Array.from({ length: depth }, sender),
+        ...Array.from({ length: depth }, receiver),
+      ]);
+      const secs = (performance.now() - t0) / 1000;
+      if (bytes !== n * 1024) throw new Error(`channel bench received ${bytes} bytes, expected ${n * 1024}`);
+      row(
+        "channel messages/s (1 KiB, cap 1024, chan on a third server)",
+        `${Math.round(n / secs)}`,
+        ">= 10000",
+      );
+    }
+
+    // 3. Process stdout throughput to a client vs a local Deno.Command.
+    {
+      const size = Math.round(50_000_000 * Math.min(1, SCALE));
+      const cmd = { path: "/usr/bin/head", args: ["-c", String(size), "/dev/zero"] };
+      const t0 = performance.now();
+      const p = await client.walk(`${a.serverAnchor}/bench/out`).makeProc({ ...cmd, scrub: true });
+      let got = 0;
+      for await (const chunk of p.stdout) got += chunk.length;
+      const circuitSecs = (performance.now() - t0) / 1000;
+      if (got !== size) throw new Error(`stdout bench read ${got} bytes, expected ${size}`);
+      const t1 = performance.now();
+      const child = new Deno.Command(cmd.path, { args: cmd.args, stdout: "piped", stderr: "null" }).spawn();
+      let local = 0;
+      for await (const chunk of child.stdout) local += chunk.length;
+      await child.status;
+      const localSecs = (performance.now() - t1) / 1000;
+      const mbps = size / 1e6 / circuitSecs;
+      const localMbps = local / 1e6 / localSecs;
+      row("process stdout to a client", `${mbps.toFixed(0)} MB/s`, ">= 500 MB/s");
+      row("local Deno.Command stdout (same process)", `${localMbps.toFixed(0)} MB/s`, "reference");
+      row("stdout ratio circuit/local", `${(mbps / localMbps).toFixed(2)}`, ">= 0.5");
+    }
+
+    // 4. ls /... over three servers: through the client package, and through the CLI.
+    {
+      const conn = await connect(a.url);
+      const listAll = async () => {
+        const view = await conn.call("view", {});
+        await Promise.all(
+          view.map((m) => conn.call("ls", { Path: "/" + m.Id, Recursive: true, PostOrder: false })),
+        );
+      };
+      for (let i = 0; i < 50; i++) await listAll();
+      const times: number[] = [];
+      for (let i = 0; i < Math.max(50, Math.round(500 * SCALE)); i++) {
+        const t0 = performance.now();
+        await listAll();
+        times.push(performance.now() - t0);
+      }
+      conn.close();
+      row("ls /... of 3 servers through the library (median)", `${median(times).toFixed(3)} ms`, "< 1 ms");
+
+      const empty = await Deno.makeTempFile({ suffix: ".ts" });
+      await Deno.writeTextFile(empty, "");
+      const runs = Math.max(5, Math.round(20 * SCALE));
+      const time = async (args: string[]) => {
+        const ts: number[] = [];
+        for (let i = 0; i < runs; i++) {
+          const t0 = performance.now();
+          const out = await new Deno.Command("deno", { args, env: QUIET_ENV, stdout: "null", stderr: "null" })
+            .output();
+          if (!out.success) throw new Error(`deno ${args.join(" ")} failed`);
+          ts.push(performance.now() - t0);
+        }
+        return median(ts);
+      };
+      const base = await time(["run", ...PERMISSIONS, empty]);
+      const cli = await time(["run", ...PERMISSIONS, CLI, "ls", "-d", a.url, "/..."]);
+      row("deno run of an empty script (median)", `${base.toFixed(1)} ms`, "reference");
+      row("circuit ls /... via the CLI (median)", `${cli.toFixed(1)} ms`, "reference");
+      row("CLI overhead over the runtime's start", `${(cli - base).toFixed(1)} ms`, "< 8 ms");
+    }
+
+    // 5. Idle server RSS.
+    {
+      await new Promise((r) => setTimeout(r, 2000));
+      const status = await Deno.readTextFile(`/proc/${c.pid}/status`);
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)![1]);
+      row("idle server RSS", `${(kb / 1024).toFixed(1)} MB`, "< 50 MB");
+    }
+  } finally {
+    await Promise.all([a.stop(), b.stop(), c.stop()]);
+    await Deno.remove(dir, { recursive: true });
   }
-} finally {
-  await Promise.all([a.stop(), b.stop(), c.stop()]);
-  await Deno.remove(dir, { recursive: true });
+}
+
+if (ONLY.has("keyed")) {
+  try {
+    const { benchKeyed } = await import("./bench_keyed.ts");
+    for (const [w, v, t] of await benchKeyed()) row(w, v, t);
+  } catch (err) {
+    row("keyed benchmarks", `not run: ${err instanceof Error ? err.message : err}`, "");
+  }
+}
+
+if (ONLY.has("dns")) {
+  try {
+    const { benchDnsDocker } = await import("./bench_dns_docker.ts");
+    for (const [w, v, t] of await benchDnsDocker()) row(w, v, t);
+  } catch (err) {
+    row("DNS and docker benchmarks", `not run: ${err instanceof Error ? err.message : err}`, "");
+  }
+}
+
+if (ONLY.has("cluster")) {
+  const sizes = (Deno.env.get("BENCH_CLUSTER_SIZES") ?? "5,10,20,50").split(",").map(Number);
+  for (const [w, v, t] of await benchCluster(sizes)) row(w, v, t);
 }
 
 const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown CPU";

@@ -23,6 +23,8 @@ export interface LocalContext {
   log(message: string): void;
   /** Appends to the operations log. */
   record(op: string, fields: Record<string, unknown>): void;
+  /** Learns of every process started, attached or not, so shutdown can stop them all. */
+  adoptChild(proc: ProcElement): void;
   /** Creates the kinds that need daemon resources (dns, docker, subscriptions). */
   makeSpecial(kind: string, arg: unknown, ctx: ElementContext): Promise<Element> | null;
 }
@@ -204,7 +206,11 @@ async function _make(
     case "proc": {
       const cmd = validateCmd(arg);
       arg = cmd;
-      make = (ec) => ProcElement.start(cmd, ec);
+      make = (ec) => {
+        const proc = ProcElement.start(cmd, ec);
+        ctx.adoptChild(proc);
+        return proc;
+      };
       break;
     }
     case "dns":

@@ -24,9 +24,7 @@ import { Membership } from "./membership.ts";
 import { Namespace } from "./namespace.ts";
 import type { OpsLog } from "./ops_log.ts";
 import { Peers } from "./peers.ts";
-
-/** A peer must finish its handshake within this time (SPEC §10.1). */
-const _HANDSHAKE_TIMEOUT_MS = 5_000;
+import { CallLimiter, HANDSHAKE_TIMEOUT_MS } from "./limits.ts";
 
 /** Non-blocking operations time out after this, end to end through forwarding (SPEC §4.6). */
 const _CALL_TIMEOUT_MS = 10_000;
@@ -72,6 +70,8 @@ export class CircuitServer {
   #membership: Membership;
   #relays = new RelayTable();
   #subscriptions = new Set<SubscriptionElement>();
+  /** Every process started and not yet ended, attached or scrubbed: shutdown stops them all. */
+  #children = new Set<ProcElement>();
   #clients = new Set<Connection>();
   #connKeys = new WeakMap<Connection, number>();
   #nextConnKey = 1;
@@ -112,6 +112,11 @@ export class CircuitServer {
       log,
       record: (op, fields) => init.opsLog.record(op, fields),
       makeSpecial: (kind, arg, ctx) => this.#makeSpecial(kind, arg, ctx),
+      adoptChild: (proc) => {
+        if (!proc.running) return;
+        this.#children.add(proc);
+        proc.closed.then(() => this.#children.delete(proc));
+      },
     };
   }
 
@@ -134,7 +139,11 @@ export class CircuitServer {
     const peer = `${remote.hostname.includes(":") ? `[${remote.hostname}]` : remote.hostname}:${remote.port}`;
     socket.setNoDelay(true);
     const transport = new FrameTransport(socket);
-    const timer = setTimeout(() => transport.close(), _HANDSHAKE_TIMEOUT_MS);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      transport.close();
+    }, HANDSHAKE_TIMEOUT_MS);
     let result;
     try {
       const [pid] = this.url.split("/").slice(-2);
@@ -149,7 +158,11 @@ export class CircuitServer {
         transport.encrypt(await result.keys.sealerFor("acceptor"), await result.keys.openerFor("acceptor"));
       }
     } catch (err) {
-      const reason = err instanceof HandshakeRejected ? err.message : "handshake failed";
+      const reason = err instanceof HandshakeRejected
+        ? err.message
+        : timedOut
+        ? `handshake timed out after ${HANDSHAKE_TIMEOUT_MS / 1000}s`
+        : `handshake failed: ${err instanceof Error ? err.message : err}`;
       log(`rejected peer ${peer}: ${reason}`);
       this.#init.opsLog.record("reject", { Peer: peer, Reason: reason });
       transport.close();
@@ -164,6 +177,7 @@ export class CircuitServer {
       serverId: isServer ? result.hello.id : "",
       url: result.hello.from,
       onCall: (call) => this.#dispatch(call),
+      limiter: new CallLimiter(),
     });
     this.#connKeys.set(conn, this.#nextConnKey++);
     if (isServer) this.#peers.adopt(conn);
@@ -337,10 +351,11 @@ export class CircuitServer {
     } catch {
       // already closed
     }
-    const procs = this.#ns.elements().filter((e): e is ProcElement => e instanceof ProcElement);
     this.#killAll("SIGTERM");
     const deadline = Date.now() + _SHUTDOWN_GRACE_MS;
-    while (procs.some((p) => p.running) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while ([...this.#children].some((p) => p.running) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     this.#killAll("SIGKILL");
     await this.#init.docker?.removeAll().catch(() => {});
     for (const e of this.#ns.elements()) {
@@ -354,8 +369,7 @@ export class CircuitServer {
   }
 
   #killAll(signal: Deno.Signal): void {
-    for (const e of this.#ns.elements()) {
-      if (e instanceof ProcElement && e.running) e.signalGroup(signal);
-    }
+    // Also groups whose leader has exited: its background children may still hold the pipes.
+    for (const p of this.#children) p.signalGroup(signal);
   }
 }

@@ -186,8 +186,11 @@ Deno.test("A30: containers driven through the CLI on a server with -docker", asy
       assertQuiet(await mkdkr(k, { Path: "/bin/sleep", Args: ["100"] }), "mkdkr");
       const name = stat(await cli("peek", [k]), "peek").Name;
       assert.ok(await engineHas(host, name));
+      const started = performance.now();
       assertQuiet(await cli("scrub", ["-kill", k]), "scrub -kill");
       await eventually("container removed", 2000, async () => !await engineHas(host, name));
+      const took = performance.now() - started;
+      assert.ok(took < 2000, `removed ${took.toFixed(0)} ms after scrub -kill started`);
     });
 
     await t.step("mkdkr -scrub removes the container and detaches the element once it exited", async () => {

@@ -1,0 +1,383 @@
+/**
+ * Keys, the keyed handshake and encrypted traffic (SPEC §10, acceptance A24 and A28), driven
+ * through the real CLI against real keyed servers, with a recording TCP proxy of our own on
+ * loopback to look at what crosses the wire.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { assertErr, circuit, eventually, type RunResult, TestServer } from "./_harness.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function ok(r: RunResult, what: string): void {
+  assert.equal(r.code, 0, `${what}: ${r.stderr}`);
+  assert.equal(r.stderr, "", what);
+}
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "circuit-security-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Writes two fresh keys from `circuit keygen` to `<dir>/k1` and `<dir>/k2`. */
+async function keygen(dir: string): Promise<{ k1: string; k2: string }> {
+  const [r1, r2] = await Promise.all([circuit(["keygen"]), circuit(["keygen"])]);
+  ok(r1, "keygen");
+  ok(r2, "keygen");
+  await Deno.writeTextFile(`${dir}/k1`, r1.stdout);
+  await Deno.writeTextFile(`${dir}/k2`, r2.stdout);
+  return { k1: `${dir}/k1`, k2: `${dir}/k2` };
+}
+
+/** Runs a CLI command and returns its result with its wall time in ms. */
+async function timed(args: string[], env?: Record<string, string>): Promise<[RunResult, number]> {
+  const t0 = performance.now();
+  const r = await circuit(args, { env, timeoutMs: 10_000 });
+  return [r, performance.now() - t0];
+}
+
+/** The server anchors `ls /` prints through `url`. */
+async function servers(url: string, key: string): Promise<string[]> {
+  const r = await circuit(["ls", "-hmac", key, "-d", url, "/"], { timeoutMs: 10_000 });
+  ok(r, "ls /");
+  return r.stdout.trim().split("\n").sort();
+}
+
+/**
+ * A TCP proxy on loopback that forwards to `target` and records every byte it forwards, in
+ * both directions, over all its connections.
+ */
+class RecordingProxy {
+  readonly port: number;
+  #listener: Deno.TcpListener;
+  #conns = new Set<Deno.TcpConn>();
+  #pumps: Promise<void>[] = [];
+  #chunks: Uint8Array[] = [];
+  #serving: Promise<void>;
+
+  constructor(targetPort: number) {
+    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    this.port = (this.#listener.addr as Deno.NetAddr).port;
+    this.#serving = this.#serve(targetPort);
+  }
+
+  /** `url` with its port replaced by the proxy's: the identity check still names the real server. */
+  urlFor(url: string): string {
+    return url.replace(/:\d+\//, `:${this.port}/`);
+  }
+
+  /** Every byte forwarded so far, both directions. */
+  get captured(): Uint8Array {
+    const all = new Uint8Array(this.#chunks.reduce((n, c) => n + c.length, 0));
+    let off = 0;
+    for (const c of this.#chunks) {
+      all.set(c, off);
+      off += c.length;
+    }
+    return all;
+  }
+
+  async #serve(targetPort: number): Promise<void> {
+    try {
+      for await (const inbound of this.#listener) {
+        const outbound = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
+        this.#conns.add(inbound);
+        this.#conns.add(outbound);
+        this.#pumps.push(this.#pump(inbound, outbound), this.#pump(outbound, inbound));
+      }
+    } catch {
+      // listener closed
+    }
+  }
+
+  async #pump(from: Deno.TcpConn, to: Deno.TcpConn): Promise<void> {
+    const buf = new Uint8Array(64 * 1024);
+    try {
+      for (;;) {
+        const n = await from.read(buf);
+        if (n === null) break;
+        this.#chunks.push(buf.slice(0, n));
+        let off = 0;
+        while (off < n) off += await to.write(buf.subarray(off, n));
+      }
+    } catch {
+      // one side went away
+    }
+    for (const c of [from, to]) {
+      if (this.#conns.delete(c)) c.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#listener.close();
+    await this.#serving;
+    for (const c of this.#conns) c.close();
+    this.#conns.clear();
+    await Promise.all(this.#pumps);
+  }
+}
+
+/** Whether `needle` occurs in `hay` (as bytes). */
+function contains(hay: Uint8Array, needle: string): boolean {
+  return new TextDecoder("latin1").decode(hay).includes(needle);
+}
+
+/** The port of a circuit URL. */
+function portOf(url: string): number {
+  return Number(/:(\d+)\//.exec(url)![1]);
+}
+
+Deno.test("A24: keys from keygen authenticate clients; a missing, wrong or unexpected key fails at once", async (t) => {
+  await withDir(async (dir) => {
+    const { k1, k2 } = await keygen(dir);
+    const h = await TestServer.start(dir, ["-hmac", k1]);
+    const a = await TestServer.start(dir);
+    try {
+      await t.step("the keyed server logs that it authenticates and encrypts", async () => {
+        await eventually(
+          "the key log line",
+          2000,
+          () => h.log().includes("Using symmetric HMAC authentication and AES-256-GCM encryption."),
+        );
+        assert.ok(!a.log().includes("Using symmetric HMAC"), "an unkeyed server does not claim it");
+      });
+
+      await t.step("no key against the keyed server: `server requires a key` within 1 s", async () => {
+        const [r, ms] = await timed(["ls", "-d", h.url, "/"]);
+        assertErr(r, "authentication failed: server requires a key");
+        assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
+      });
+
+      await t.step("another key against the keyed server: `key mismatch` within 1 s", async () => {
+        const [r, ms] = await timed(["ls", "-hmac", k2, "-d", h.url, "/"]);
+        assertErr(r, "authentication failed: key mismatch");
+        assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
+      });
+
+      await t.step("a key against an unkeyed server: `server does not use a key` within 1 s", async () => {
+        const [r, ms] = await timed(["ls", "-d", a.url, "-hmac", k1, "/"]);
+        assertErr(r, "authentication failed: server does not use a key");
+        assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
+      });
+
+      await t.step("the right key, by flag or by CIRCUIT_HMAC, lists the server", async () => {
+        const byFlag = await circuit(["ls", "-hmac", k1, "-d", h.url, "/"]);
+        assert.deepEqual(byFlag, { code: 0, stdout: `${h.serverAnchor}\n`, stderr: "" });
+        const byEnv = await circuit(["ls", "-d", h.url, "/"], { env: { CIRCUIT_HMAC: k1 } });
+        assert.deepEqual(byEnv, { code: 0, stdout: `${h.serverAnchor}\n`, stderr: "" });
+        assertErr(
+          await circuit(["ls", "-hmac", "", "-d", h.url, "/"], { env: { CIRCUIT_HMAC: k1 } }),
+          "authentication failed: server requires a key",
+        );
+      });
+
+      await t.step("the servers log and record every rejected peer with its reason", async () => {
+        await eventually(
+          "three rejections logged",
+          2000,
+          () =>
+            (h.log().match(/rejected peer 127\.0\.0\.1:\d+: authentication failed: /g) ?? []).length >= 3 &&
+            /rejected peer 127\.0\.0\.1:\d+: authentication failed: server does not use a key/.test(a.log()),
+        );
+        const rejects = (await h.opsLog()).filter((l) => l.Op === "reject");
+        assert.deepEqual(
+          rejects.map((l) => l.Reason).sort(),
+          [
+            "authentication failed: key mismatch",
+            "authentication failed: server requires a key",
+            "authentication failed: server requires a key",
+          ],
+        );
+        for (const l of rejects) assert.match(l.Peer as string, /^127\.0\.0\.1:\d+$/);
+      });
+
+      await t.step("unreadable and empty key files fail before dialing", async () => {
+        assertErr(
+          await circuit(["ls", "-hmac", `${dir}/none`, "-d", h.url, "/"]),
+          `problem reading private key file (${dir}/none)`,
+        );
+        await Deno.writeTextFile(`${dir}/empty`, "\n");
+        assertErr(await circuit(["ls", "-hmac", `${dir}/empty`, "-d", h.url, "/"]), "is empty");
+      });
+    } finally {
+      await Promise.all([h.stop(), a.stop()]);
+    }
+  });
+});
+
+Deno.test("A28: keyed servers join, serve 100 consecutive and 20 concurrent keyed commands, and keep a wrongly keyed server out", async (t) => {
+  await withDir(async (dir) => {
+    const { k1, k2 } = await keygen(dir);
+    const h = await TestServer.start(dir, ["-hmac", k1]);
+    const started: TestServer[] = [h];
+    try {
+      const g = await TestServer.start(dir, ["-hmac", k1, "-j", h.url]);
+      started.push(g);
+      const both = [h.serverAnchor, g.serverAnchor].sort();
+
+      await t.step("a keyed server joined with -j enters the keyed server's view", async () => {
+        await eventually(
+          "both servers in H's view",
+          5000,
+          async () => (await servers(h.url, k1)).join() === both.join(),
+        );
+      });
+
+      await t.step(
+        "100 consecutive keyed ls runs each succeed within 5 s and list both servers",
+        async () => {
+          for (let i = 0; i < 100; i++) {
+            const [r, ms] = await timed(["ls", "-hmac", k1, "-d", h.url, "/"]);
+            assert.equal(r.code, 0, `run ${i}: ${r.stderr}`);
+            assert.deepEqual(r.stdout.trim().split("\n").sort(), both, `run ${i}`);
+            assert.ok(ms < 5000, `run ${i} took ${ms.toFixed(0)} ms`);
+          }
+        },
+      );
+
+      await t.step("20 concurrent keyed ls runs all succeed", async () => {
+        const runs = await Promise.all(
+          Array.from(
+            { length: 20 },
+            () => circuit(["ls", "-hmac", k1, "-d", h.url, "/"], { timeoutMs: 30_000 }),
+          ),
+        );
+        for (const [i, r] of runs.entries()) {
+          assert.equal(r.code, 0, `run ${i}: ${r.stderr}`);
+          assert.deepEqual(r.stdout.trim().split("\n").sort(), both, `run ${i}`);
+        }
+      });
+
+      await t.step(
+        "a server joining with another key logs the failure and never enters the view",
+        async () => {
+          const w = await TestServer.start(dir, ["-hmac", k2, "-j", h.url]);
+          started.push(w);
+          await eventually(
+            "the joiner's authentication failure",
+            5000,
+            () => w.log().includes(`join ${h.url} failed: authentication failed: key mismatch`),
+          );
+          await eventually(
+            "H's rejection of the joiner",
+            2000,
+            () => /rejected peer 127\.0\.0\.1:\d+: authentication failed: key mismatch/.test(h.log()),
+          );
+          // Membership would have spread within a couple of seconds; it never does.
+          for (let i = 0; i < 3; i++) {
+            assert.deepEqual(await servers(h.url, k1), both);
+            assert.deepEqual(await servers(g.url, k1), both);
+            await sleep(1000);
+          }
+          assert.ok(!h.log().includes(w.serverAnchor), "H never logs the wrongly keyed server as a member");
+        },
+      );
+    } finally {
+      await Promise.all(started.map((s) => s.stop()));
+    }
+  });
+});
+
+Deno.test("a peer that stalls in the handshake is dropped after 5 s and logged", async (t) => {
+  await withDir(async (dir) => {
+    const { k1 } = await keygen(dir);
+    const h = await TestServer.start(dir, ["-hmac", k1]);
+    try {
+      const stall = async (send: Uint8Array) => {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port: portOf(h.url) });
+        const local = (conn.localAddr as Deno.NetAddr).port;
+        try {
+          await conn.write(send);
+          const t0 = performance.now();
+          const n = await conn.read(new Uint8Array(16)).catch(() => null);
+          const ms = performance.now() - t0;
+          assert.equal(n, null, "the server closes without answering");
+          assert.ok(ms >= 4500 && ms < 8000, `dropped after ${ms.toFixed(0)} ms`);
+        } finally {
+          conn.close();
+        }
+        await eventually(
+          "the timeout logged",
+          2000,
+          () => h.log().includes(`rejected peer 127.0.0.1:${local}: handshake timed out after 5s`),
+        );
+      };
+
+      await t.step("a silent connection", () => stall(new Uint8Array(0)));
+      await t.step("a connection that sends half a length prefix", () => stall(new Uint8Array([0, 0])));
+      await t.step(
+        "a connection that promises a hello and sends only part of it",
+        () => stall(new Uint8Array([0, 0, 0, 40, 0x85, 0xa1])),
+      );
+      await t.step("the server still serves keyed clients afterwards", async () => {
+        assert.deepEqual(await servers(h.url, k1), [h.serverAnchor]);
+      });
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
+Deno.test("captured traffic of a keyed cluster never shows a process's output in clear", async (t) => {
+  await withDir(async (dir) => {
+    const { k1 } = await keygen(dir);
+    const marker = `MARKER-${crypto.randomUUID()}`;
+    const dash = marker.indexOf("-");
+    // The marker is assembled by the shell, so it is not in the command that travels to the server.
+    const script = `x='${marker.slice(0, dash - 2)}'; y='${marker.slice(dash - 2)}'; i=0; ` +
+      `while [ $i -lt 1000 ]; do echo "$x$y"; i=$((i+1)); done`;
+    const cmd = JSON.stringify({ Path: "/bin/sh", Args: ["-c", script] });
+    const outputBytes = 1000 * (marker.length + 1);
+    assert.ok(!cmd.includes(marker));
+
+    /**
+     * Runs the process on A and reads its stdout through the proxied connection: the client's own
+     * (`clientVia`) or B's peer connection to A (`peerVia`). Returns the proxy's capture.
+     */
+    const scenario = async (keyed: boolean, via: "client" | "peer"): Promise<Uint8Array> => {
+      const hmac = keyed ? ["-hmac", k1] : [];
+      const a = await TestServer.start(dir, hmac);
+      const proxy = new RecordingProxy(portOf(a.url));
+      const started = [a];
+      try {
+        let dialed = proxy.urlFor(a.url);
+        if (via === "peer") {
+          const b = await TestServer.start(dir, [...hmac, "-j", proxy.urlFor(a.url)]);
+          started.push(b);
+          await eventually("B in A's view", 5000, async () => {
+            const r = await circuit(["ls", ...hmac, "-d", a.url, "/"]);
+            return r.stdout.includes(b.serverAnchor);
+          });
+          dialed = b.url;
+        }
+        const path = `${a.serverAnchor}/p`;
+        ok(await circuit(["mkproc", ...hmac, "-d", dialed, path], { stdin: cmd }), "mkproc");
+        const out = await circuit(["stdout", ...hmac, "-d", dialed, path], { timeoutMs: 10_000 });
+        ok(out, "stdout");
+        assert.equal(out.stdout, `${marker}\n`.repeat(1000));
+        const captured = proxy.captured;
+        // The output really crossed the proxy (so its absence below means something).
+        assert.ok(captured.length >= outputBytes, `captured ${captured.length} bytes`);
+        return captured;
+      } finally {
+        await Promise.all(started.map((s) => s.stop()));
+        await proxy.close();
+      }
+    };
+
+    await t.step("client to server: in clear without a key, absent with one", async () => {
+      assert.ok(contains(await scenario(false, "client"), marker), "unkeyed traffic shows the marker");
+      assert.ok(!contains(await scenario(true, "client"), marker), "keyed traffic hides the marker");
+    });
+
+    await t.step("server to server: in clear without a key, absent with one", async () => {
+      assert.ok(contains(await scenario(false, "peer"), marker), "unkeyed traffic shows the marker");
+      assert.ok(!contains(await scenario(true, "peer"), marker), "keyed traffic hides the marker");
+    });
+  });
+});
