@@ -3,7 +3,10 @@
  * for processes on any host, pass data through channels, serve DNS records, run containers and
  * follow hosts joining and leaving — all through one connection to any server.
  *
- * Needs only `--allow-net`.
+ * Needs only `--allow-net`. The examples on each export assume a `client` from {@linkcode dial}
+ * and an `anchor` from `client.walk(…)`; they need a running server, so they are not run as
+ * doc tests. The guide `docs/LIBRARY.md` in the repository has complete programs, run against a
+ * real cluster by its tests, and `examples/` has longer ones.
  *
  * @example
  * ```ts ignore

@@ -25,10 +25,26 @@ import { checkAnchorName, parseAnchorPath } from "./path.ts";
 /** `mk` of a container may pull in engine work; it gets longer (SPEC §4.6). */
 const _DOCKER_TIMEOUT_MS = 30_000;
 
-/** A cluster key: raw bytes, or the base64 text of a key file. */
+/**
+ * A cluster key: raw bytes, or the base64 text of a key file (`circuit keygen`).
+ *
+ * @example
+ * ```ts ignore
+ * const key: Key = await Deno.readTextFile("/etc/circuit.key");
+ * const client = await dial(url, { key });
+ * ```
+ */
 export type Key = Uint8Array | string;
 
-/** Options of {@link dial}. */
+/**
+ * Options of {@link dial} and {@link dialDiscover}.
+ *
+ * @example
+ * ```ts ignore
+ * const opts: DialOptions = { key: Deno.env.get("CIRCUIT_KEY") };
+ * const client = await dial(url, opts);
+ * ```
+ */
 export interface DialOptions {
   /** The cluster key, when the cluster uses one. */
   key?: Key;
@@ -295,7 +311,16 @@ export class Client implements AsyncDisposable {
     await this.#conn.closed;
   }
 
-  /** Closes the connection (for `await using`). */
+  /**
+   * Closes the connection (for `await using`).
+   *
+   * @example
+   * ```ts ignore
+   * {
+   *   await using client = await dial(url);
+   * } // closed here
+   * ```
+   */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

@@ -9,7 +9,15 @@ import { camelize } from "./case.ts";
 import type { Connection } from "./connection.ts";
 import type { HandleInfo, Target } from "./ops.ts";
 
-/** Options of a blocking operation. */
+/**
+ * Options of a blocking operation (`wait`, `send`, `recv`).
+ *
+ * @example
+ * ```ts ignore
+ * // Give up waiting after five seconds; the process keeps running.
+ * const stat = await proc.wait({ signal: AbortSignal.timeout(5_000) });
+ * ```
+ */
 export interface Opts {
   /** Aborting cancels the operation like a disconnect: nothing is lost. */
   signal?: AbortSignal;
@@ -18,44 +26,99 @@ export interface Opts {
 /** Non-blocking operations give up after this long (SPEC §4.6). */
 export const CALL_TIMEOUT_MS = 10_000;
 
-/** A command to run (SPEC §7.2). */
+/**
+ * A command to run (SPEC §7.2).
+ *
+ * @example
+ * ```ts ignore
+ * const cmd: Cmd = { path: "/bin/sh", args: ["-c", "ls"], env: ["LANG=C"], dir: "/tmp", scrub: true };
+ * const proc = await anchor.makeProc(cmd);
+ * ```
+ */
 export interface Cmd {
-  /** Executable; no PATH search. */
+  /** Executable; no PATH search: a path without `/` is relative to `dir`. */
   path: string;
+  /** The arguments after argv[0] (which is `path`). */
   args?: string[];
-  /** `null` or absent inherits the server's environment; `[]` is an empty one. */
+  /** `K=V` entries; `null` or absent inherits the server's environment; `[]` is an empty one. */
   env?: string[] | null;
+  /** Working directory; empty or absent: the server's. */
   dir?: string;
   /** Detach the element when the process exits. */
   scrub?: boolean;
 }
 
-/** A process's state. */
+/**
+ * A process's state, as {@linkcode Proc.peek} and {@linkcode Proc.wait} return it.
+ *
+ * @example
+ * ```ts ignore
+ * const stat = await proc.wait();
+ * if (stat.exit === null) console.log("success");
+ * else console.log(stat.exit.body); // e.g. "exit status 3", "signal: killed"
+ * ```
+ */
 export interface ProcStat {
+  /** The command as the server runs it, every field filled in. */
   cmd: Required<Cmd>;
+  /** `unknown` means the executable could not be started. */
   phase: "running" | "exited" | "signaled" | "unknown";
+  /**
+   * `null` while running and after exit status 0. Otherwise `body` says what happened and
+   * `code` (exit status) or `signal` (e.g. `"SIGTERM"`) is set; both are null if it never started.
+   */
   exit: { body: string; code: number | null; signal: string | null } | null;
 }
 
-/** A container to run (SPEC §7.6). */
+/**
+ * A container to run (SPEC §7.6); the server must run with `-docker`.
+ *
+ * @example
+ * ```ts ignore
+ * const run: DockerRun = { image: "busybox", path: "/bin/sh", args: ["-c", "echo hi"], scrub: true };
+ * const container = await anchor.makeDocker(run);
+ * ```
+ */
 export interface DockerRun {
+  /** Image name; it must exist on the host (no pulls). */
   image: string;
+  /** Memory limit in bytes; 0 or absent: none. */
   memory?: number;
+  /** CPU shares; 0 or absent: the engine's default. */
   cpuShares?: number;
+  /** Ignored (kept for compatibility); a non-empty list is logged. */
   lxc?: string[];
+  /** `host:container[:ro]` bind mounts, or `container` for an anonymous volume. */
   volume?: string[];
+  /** Working directory inside the container. */
   dir?: string;
+  /** Entrypoint. */
   entry?: string;
+  /** `K=V` environment entries. */
   env?: string[];
+  /** Command; with `args`, the command is `[path, ...args]`; both empty: the image's default. */
   path?: string;
+  /** Arguments of the command. */
   args?: string[];
+  /** `[hostIp:]hostPort:containerPort[/proto]`, or `containerPort[/proto]` for a random host port. */
   ports?: string[];
+  /** Remove the container when it exits. */
   scrub?: boolean;
 }
 
-/** A container's state: SPEC §7.6's shape with camelCase keys. */
+/**
+ * A container's state: SPEC §7.6's shape with camelCase keys (`ID` → `id`, `IPAddress` →
+ * `ipAddress`); map keys such as ports stay as they are.
+ *
+ * @example
+ * ```ts ignore
+ * const stat = await container.wait();
+ * console.log((stat.state as { exitCode: number }).exitCode);
+ * ```
+ */
 export type DockerStat = Record<string, unknown>;
 
+/** @internal What every handle has: its path and the element it names on the hosting server. */
 abstract class _Handle {
   /** The element's anchor path. */
   readonly path: string;
@@ -72,7 +135,16 @@ abstract class _Handle {
   }
 }
 
-/** The permanent element of a server anchor. */
+/**
+ * The permanent element of a server anchor `/X…`: its address, joining clusters, shutting down.
+ * `path` is the server anchor.
+ *
+ * @example
+ * ```ts ignore
+ * const server = await client.walk(`/${client.serverId}`).get() as Server;
+ * console.log(server.kind, (await server.peek()).joined);
+ * ```
+ */
 export class Server extends _Handle {
   /** Always `"server"`. */
   readonly kind = "server" as const;
@@ -144,6 +216,7 @@ function _procStat(raw: unknown): ProcStat {
   };
 }
 
+/** @internal Processes and containers: the three standard streams and signals. */
 abstract class _Streaming extends _Handle {
   #stdin: WritableStream<Uint8Array> | null = null;
 
@@ -224,7 +297,22 @@ abstract class _Streaming extends _Handle {
   }
 }
 
-/** A process element. */
+/**
+ * A process element. Besides `wait()` and `peek()` it has `path`; `stdin` (a
+ * `WritableStream`: `close()` closes the process's stdin, `abort()` leaves it open); `stdout` and
+ * `stderr` (each access opens a new `ReadableStream`; cancelling it loses nothing);
+ * `discard(stream)`; and `signal(name)`.
+ *
+ * @example
+ * ```ts ignore
+ * const proc = await anchor.makeProc({ path: "/bin/cat" });
+ * const w = proc.stdin.getWriter();
+ * await w.write(new TextEncoder().encode("echo\n"));
+ * await w.close();
+ * console.log(await new Response(proc.stdout).text()); // "echo\n"
+ * console.log((await proc.wait()).phase); // "exited"
+ * ```
+ */
 export class Proc extends _Streaming {
   /** Always `"proc"`. */
   readonly kind = "proc" as const;
@@ -258,7 +346,18 @@ export class Proc extends _Streaming {
 /** Map-valued fields of a container's state whose keys are data, not field names. */
 const _DOCKER_MAPS = new Set(["Ports", "PortBindings", "Volumes", "VolumesRW", "ExposedPorts"]);
 
-/** A docker container element. */
+/**
+ * A docker container element: the same streams, `discard()` and `signal()` as {@linkcode Proc},
+ * with the engine's state from `wait()` and `peek()`.
+ *
+ * @example
+ * ```ts ignore
+ * const c = await anchor.makeDocker({ image: "busybox", path: "/bin/echo", args: ["hi"], scrub: true });
+ * await c.stdin.close();
+ * console.log(await new Response(c.stdout).text()); // "hi\n"
+ * await c.wait();
+ * ```
+ */
 export class Container extends _Streaming {
   /** Always `"docker"`. */
   readonly kind = "docker" as const;
@@ -294,7 +393,20 @@ export class Container extends _Streaming {
   }
 }
 
-/** A channel element. */
+/**
+ * A channel element: a FIFO of messages living on its hosting server; each message is a byte
+ * stream from one sender to one receiver. `send()` waits while `cap` messages are queued, which
+ * is how a channel applies back-pressure.
+ *
+ * @example
+ * ```ts ignore
+ * const chan = await client.walk(`/${client.serverId}/queue`).makeChan(1);
+ * const w = (await chan.send()).getWriter();
+ * await w.write(new TextEncoder().encode("job 1"));
+ * await w.close();
+ * console.log(await new Response(await chan.recv()).text()); // "job 1"
+ * ```
+ */
 export class Chan extends _Handle {
   /** Always `"chan"`. */
   readonly kind = "chan" as const;
@@ -381,7 +493,16 @@ export class Chan extends _Handle {
   }
 }
 
-/** A subscription to membership events: iterate it to get `/X…` server anchor paths. */
+/**
+ * A subscription to membership events: iterate it to get `/X…` server anchor paths. Each event
+ * goes to one consumer; scrubbing the anchor ends waiting loops with `subscription closed`.
+ *
+ * @example
+ * ```ts ignore
+ * const joins = await client.walk(`/${client.serverId}/watch/join`).makeOnJoin();
+ * for await (const server of joins) console.log("member:", server);
+ * ```
+ */
 export class Subscription extends _Handle implements AsyncIterable<string> {
   /** `"@join"` or `"@leave"`. */
   readonly kind: "@join" | "@leave";
@@ -429,7 +550,16 @@ export class Subscription extends _Handle implements AsyncIterable<string> {
   }
 }
 
-/** A DNS name server element. */
+/**
+ * A DNS name server element: authoritative answers over UDP and TCP for the records set on it.
+ *
+ * @example
+ * ```ts ignore
+ * const ns = await client.walk(`/${client.serverId}/dns`).makeNameserver("127.0.0.1:0");
+ * await ns.set("www.example.org. 60 IN A 192.0.2.1");
+ * console.log((await ns.peek()).address); // where to send queries
+ * ```
+ */
 export class Nameserver extends _Handle {
   /** Always `"dns"`. */
   readonly kind = "dns" as const;
@@ -475,7 +605,15 @@ export class Nameserver extends _Handle {
   }
 }
 
-/** Any element handle, discriminated by `kind`. */
+/**
+ * Any element handle, discriminated by `kind`.
+ *
+ * @example
+ * ```ts ignore
+ * const el = await anchor.get();
+ * if (el?.kind === "chan") console.log(await el.stat());
+ * ```
+ */
 export type Element = Server | Proc | Chan | Nameserver | Container | Subscription;
 
 /** @internal Wraps a handle the server issued. */
