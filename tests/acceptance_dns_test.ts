@@ -240,14 +240,17 @@ Deno.test("A29: records of every type set through the CLI are answered by type o
         assert.deepEqual(r.answer, Object.values(_EX_ORG));
       });
 
-      await t.step(`EX.ORG A and eX.oRg MX over ${transport} get the same answers as lower case`, async () => {
-        assert.deepEqual((await dig(port, "EX.ORG", "A", flag)).answer, [_EX_ORG.A]);
-        assert.deepEqual((await dig(port, "eX.oRg", "MX", flag)).answer, [_EX_ORG.MX]);
-        assert.deepEqual((await dig(port, "WWW.EX.ORG", "A", flag)).answer, [
-          "www.ex.org.\t3600\tIN\tCNAME\tex.org.",
-          _EX_ORG.A,
-        ]);
-      });
+      await t.step(
+        `EX.ORG A and eX.oRg MX over ${transport} get the same answers as lower case`,
+        async () => {
+          assert.deepEqual((await dig(port, "EX.ORG", "A", flag)).answer, [_EX_ORG.A]);
+          assert.deepEqual((await dig(port, "eX.oRg", "MX", flag)).answer, [_EX_ORG.MX]);
+          assert.deepEqual((await dig(port, "WWW.EX.ORG", "A", flag)).answer, [
+            "www.ex.org.\t3600\tIN\tCNAME\tex.org.",
+            _EX_ORG.A,
+          ]);
+        },
+      );
 
       await t.step(`www.ex.org A over ${transport} gets the CNAME and the A record`, async () => {
         const r = await dig(port, "www.ex.org", "A", flag);
@@ -255,21 +258,27 @@ Deno.test("A29: records of every type set through the CLI are answered by type o
         assert.deepEqual(r.answer, ["www.ex.org.\t3600\tIN\tCNAME\tex.org.", _EX_ORG.A]);
       });
 
-      await t.step(`nope.ex.org A over ${transport} is NXDOMAIN with aa and the SOA in authority`, async () => {
-        const r = await dig(port, "nope.ex.org", "A", flag);
-        assert.equal(r.status, "NXDOMAIN");
-        assert.ok(r.flags.includes("aa"), r.raw);
-        assert.deepEqual(r.answer, []);
-        assert.equal(r.authority.length, 1, r.raw);
-        assert.match(r.authority[0], /^ex\.org\.\t\d+\tIN\tSOA\tns1\.ex\.org\. admin\.ex\.org\. 1 7200 /);
-      });
+      await t.step(
+        `nope.ex.org A over ${transport} is NXDOMAIN with aa and the SOA in authority`,
+        async () => {
+          const r = await dig(port, "nope.ex.org", "A", flag);
+          assert.equal(r.status, "NXDOMAIN");
+          assert.ok(r.flags.includes("aa"), r.raw);
+          assert.deepEqual(r.answer, []);
+          assert.equal(r.authority.length, 1, r.raw);
+          assert.match(r.authority[0], /^ex\.org\.\t\d+\tIN\tSOA\tns1\.ex\.org\. admin\.ex\.org\. 1 7200 /);
+        },
+      );
 
-      await t.step(`ex.org SRV (a type the name lacks) over ${transport} is NOERROR, empty answer`, async () => {
-        const r = await dig(port, "ex.org", "SRV", flag);
-        assert.equal(r.status, "NOERROR");
-        assert.ok(r.flags.includes("aa"), r.raw);
-        assert.deepEqual(r.answer, []);
-      });
+      await t.step(
+        `ex.org SRV (a type the name lacks) over ${transport} is NOERROR, empty answer`,
+        async () => {
+          const r = await dig(port, "ex.org", "SRV", flag);
+          assert.equal(r.status, "NOERROR");
+          assert.ok(r.flags.includes("aa"), r.raw);
+          assert.deepEqual(r.answer, []);
+        },
+      );
     }
 
     await t.step("ex.org MX over TCP is the same answer as over UDP", async () => {

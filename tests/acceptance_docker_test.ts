@@ -125,19 +125,22 @@ Deno.test("A30: containers driven through the CLI on a server with -docker", asy
     });
 
     const d = `${a.serverAnchor}/d`;
-    await t.step("stdin reaches the container, stdout carries its output, wait reports exit code 7", async () => {
-      assertQuiet(await mkdkr(d, { Path: "/bin/sh", Args: ["-c", "cat; echo done; exit 7"] }), "mkdkr");
-      assertQuiet(await cli("stdin", [d], "hello\n"), "stdin");
-      assert.deepEqual(await cli("stdout", [d]), { code: 0, stdout: "hello\ndone\n", stderr: "" });
-      const final = stat(await cli("wait", [d]), "wait");
-      assert.equal(final.State.ExitCode, 7);
-      assert.equal(final.State.Running, false);
-      assert.match(final.Name, /^\/via-circuit-[0-9a-f]{16}$/);
-      assert.ok(await engineHas(host, final.Name), "an exited container stays until scrubbed");
-      assertQuiet(await cli("scrub", [d]), "scrub");
-      assert.equal(await engineHas(host, final.Name), false, "scrub removes the container");
-      assert.equal((await cli("peek", [d])).stdout.trim(), "null");
-    });
+    await t.step(
+      "stdin reaches the container, stdout carries its output, wait reports exit code 7",
+      async () => {
+        assertQuiet(await mkdkr(d, { Path: "/bin/sh", Args: ["-c", "cat; echo done; exit 7"] }), "mkdkr");
+        assertQuiet(await cli("stdin", [d], "hello\n"), "stdin");
+        assert.deepEqual(await cli("stdout", [d]), { code: 0, stdout: "hello\ndone\n", stderr: "" });
+        const final = stat(await cli("wait", [d]), "wait");
+        assert.equal(final.State.ExitCode, 7);
+        assert.equal(final.State.Running, false);
+        assert.match(final.Name, /^\/via-circuit-[0-9a-f]{16}$/);
+        assert.ok(await engineHas(host, final.Name), "an exited container stays until scrubbed");
+        assertQuiet(await cli("scrub", [d]), "scrub");
+        assert.equal(await engineHas(host, final.Name), false, "scrub removes the container");
+        assert.equal((await cli("peek", [d])).stdout.trim(), "null");
+      },
+    );
 
     await t.step("stderr carries the container's standard error apart from stdout", async () => {
       const e = `${a.serverAnchor}/e`;
@@ -150,22 +153,30 @@ Deno.test("A30: containers driven through the CLI on a server with -docker", asy
 
     const s = `${a.serverAnchor}/s`;
     let sleeper = "";
-    await t.step("a running container peeks as Running with its port binding and lists as docker", async () => {
-      assertQuiet(
-        await mkdkr(s, { Path: "/bin/sleep", Args: ["100"], Ports: ["127.0.0.1:18080:80"] }),
-        "mkdkr sleep",
-      );
-      const peek = stat(await cli("peek", [s]), "peek");
-      sleeper = peek.Name;
-      assert.equal(peek.State.Running, true);
-      assert.deepEqual(peek.HostConfig.PortBindings?.["80/tcp"]?.[0], { HostIp: "127.0.0.1", HostPort: "18080" });
-      // Only an engine with a bridge network publishes the port.
-      const published = peek.NetworkSettings.Ports?.["80/tcp"];
-      if (published) assert.deepEqual(published[0], { HostIp: "127.0.0.1", HostPort: "18080" });
-      const listed = (await engineContainers(host)).find((c) => c.Names.includes(sleeper));
-      assert.equal(listed?.State, "running");
-      assert.ok(ok(await cli("ls", ["-l", a.serverAnchor]), "ls").stdout.includes(`docker${" ".repeat(10)}${s}\n`));
-    });
+    await t.step(
+      "a running container peeks as Running with its port binding and lists as docker",
+      async () => {
+        assertQuiet(
+          await mkdkr(s, { Path: "/bin/sleep", Args: ["100"], Ports: ["127.0.0.1:18080:80"] }),
+          "mkdkr sleep",
+        );
+        const peek = stat(await cli("peek", [s]), "peek");
+        sleeper = peek.Name;
+        assert.equal(peek.State.Running, true);
+        assert.deepEqual(peek.HostConfig.PortBindings?.["80/tcp"]?.[0], {
+          HostIp: "127.0.0.1",
+          HostPort: "18080",
+        });
+        // Only an engine with a bridge network publishes the port.
+        const published = peek.NetworkSettings.Ports?.["80/tcp"];
+        if (published) assert.deepEqual(published[0], { HostIp: "127.0.0.1", HostPort: "18080" });
+        const listed = (await engineContainers(host)).find((c) => c.Names.includes(sleeper));
+        assert.equal(listed?.State, "running");
+        assert.ok(
+          ok(await cli("ls", ["-l", a.serverAnchor]), "ls").stdout.includes(`docker${" ".repeat(10)}${s}\n`),
+        );
+      },
+    );
 
     await t.step("signal KILL ends the container and wait returns its final state", async () => {
       assertQuiet(await cli("signal", ["KILL", s]), "signal");
@@ -195,10 +206,17 @@ Deno.test("A30: containers driven through the CLI on a server with -docker", asy
 
     await t.step("mkdkr -scrub removes the container and detaches the element once it exited", async () => {
       const x = `${a.serverAnchor}/x`;
-      assertQuiet(await mkdkr(x, { Path: "/bin/sh", Args: ["-c", "read line; echo $line"] }, ["-scrub"]), "mkdkr");
+      assertQuiet(
+        await mkdkr(x, { Path: "/bin/sh", Args: ["-c", "read line; echo $line"] }, ["-scrub"]),
+        "mkdkr",
+      );
       const name = stat(await cli("peek", [x]), "peek").Name;
       assertQuiet(await cli("stdin", [x], "bye\n"), "stdin");
-      await eventually("element detached", 5000, async () => (await cli("peek", [x])).stdout.trim() === "null");
+      await eventually(
+        "element detached",
+        5000,
+        async () => (await cli("peek", [x])).stdout.trim() === "null",
+      );
       await eventually("container removed", 5000, async () => !await engineHas(host, name));
     });
 

@@ -7,7 +7,10 @@
 import { CircuitError } from "../../client/errors.ts";
 import type { Transport } from "./answer.ts";
 
-/** Turns one query message into its response, or `null` to drop it. Must not throw. */
+/**
+ * Turns one query message into its response, or `null` to drop it. Must not throw. The query's
+ * bytes are reused once it returns, so it must not keep them.
+ */
 export type Answerer = (query: Uint8Array, transport: Transport) => Uint8Array | null;
 
 /** Bounds on TCP clients. */
@@ -26,6 +29,8 @@ const DEFAULT_LIMITS: TcpLimits = {
   // resolvers while a flood of idle connections cannot exhaust the server's descriptors.
   maxConnections: 128,
 };
+// No datagram payload (65507 bytes over IPv4, 65527 over IPv6) nor DNS message (16-bit lengths) is longer.
+const UDP_MAX_PAYLOAD = 65535;
 // Attempts at finding a port free for both UDP and TCP when any port will do; another process
 // taking the UDP port's TCP twin is rare, so a few tries suffice.
 const FREE_PORT_ATTEMPTS = 20;
@@ -119,10 +124,14 @@ export class DnsListener {
   }
 
   async #serveUdp(): Promise<void> {
+    // Without a buffer of its own, every receive() allocates a fresh one of the largest datagram
+    // size, which cost more than answering the query. One query is handled at a time and answered
+    // from a copy, so one buffer of the largest UDP payload serves them all.
+    const buffer = new Uint8Array(UDP_MAX_PAYLOAD);
     while (!this.#closed) {
       let packet: [Uint8Array, Deno.Addr];
       try {
-        packet = await this.#udp.receive();
+        packet = await this.#udp.receive(buffer);
       } catch (err) {
         if (this.#closed) return;
         // e.g. an ICMP error surfacing on the socket: the socket itself is still good

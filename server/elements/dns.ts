@@ -7,6 +7,7 @@
 import { CircuitError } from "../../client/errors.ts";
 import { parseListenAddr } from "../address.ts";
 import { answerQuery } from "../dns/answer.ts";
+import { AnswerCache } from "../dns/answer_cache.ts";
 import { DnsListener } from "../dns/listener.ts";
 import { parseRecord } from "../dns/record.ts";
 import { Zone } from "../dns/zone.ts";
@@ -37,10 +38,12 @@ export class NameserverElement implements Element {
   /** Always `"dns"`. */
   readonly kind = "dns" as const;
   #zone: Zone;
+  #cache: AnswerCache;
   #listener: DnsListener;
 
-  private constructor(zone: Zone, listener: DnsListener) {
+  private constructor(zone: Zone, cache: AnswerCache, listener: DnsListener) {
     this.#zone = zone;
+    this.#cache = cache;
     this.#listener = listener;
   }
 
@@ -53,8 +56,9 @@ export class NameserverElement implements Element {
     try {
       const { hostname, port } = addr === undefined ? { hostname: "0.0.0.0", port: 0 } : _parseAddr(addr);
       const zone = new Zone();
-      const listener = DnsListener.bind(hostname, port, (q, t) => answerQuery(zone, q, t), ctx.log);
-      return Promise.resolve(new NameserverElement(zone, listener));
+      const cache = new AnswerCache((q, t) => answerQuery(zone, q, t));
+      const listener = DnsListener.bind(hostname, port, (q, t) => cache.answer(q, t), ctx.log);
+      return Promise.resolve(new NameserverElement(zone, cache, listener));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -72,6 +76,7 @@ export class NameserverElement implements Element {
   set(rr: string): void {
     try {
       this.#zone.add(parseRecord(rr));
+      this.#cache.clear();
     } catch (err) {
       throw new CircuitError(`bad resource record: ${(err as Error).message}`);
     }
@@ -80,6 +85,7 @@ export class NameserverElement implements Element {
   /** Removes every record of owner `name` (any case, trailing dot optional); absent is fine. */
   unset(name: string): void {
     this.#zone.remove(name);
+    this.#cache.clear();
   }
 
   /** `{"Address": …, "Records": {owner: [record, …]}}`. */
