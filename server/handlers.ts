@@ -206,9 +206,10 @@ async function _make(
     case "proc": {
       const cmd = validateCmd(arg);
       arg = cmd;
-      make = (ec) => {
+      make = async (ec) => {
         const proc = ProcElement.start(cmd, ec);
         ctx.adoptChild(proc);
+        await proc.started;
         return proc;
       };
       break;

@@ -381,6 +381,7 @@ Deno.test("A27(c): a reader released midway and the next one together see every 
 
 Deno.test("A26: the process leads its own group and scrub -kill kills the whole group", async () => {
   const proc = ProcElement.start(cmd({ Path: "/bin/sh", Args: ["-c", "sleep 301 & sleep 302"] }), context());
+  await proc.started;
   const pid = proc.pid!;
   assert.equal(pgid(pid), pid);
   assert.equal(await within(2000, () => groupMembers(pid).length === 3), true, "sh and both sleeps");
