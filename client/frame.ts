@@ -5,6 +5,7 @@
  * @module
  */
 import { Decoder, Encoder } from "@msgpack/msgpack";
+import { msgpackFits } from "./msgpack_check.ts";
 
 /**
  * Largest frame body accepted or sent (SPEC §11: 1 MiB). Checked against the length prefix
@@ -124,6 +125,7 @@ export function encodeDataHead(id: number, length: number): Uint8Array {
  * ```
  */
 export function decodeFrame(body: Uint8Array): Frame {
+  if (!msgpackFits(body)) throw new Error("frame declares more than it holds");
   const f = _decoder.decode(body);
   if (!Array.isArray(f) || typeof f[0] !== "number") throw new Error("frame is not an array");
   const id = f[1];
@@ -166,6 +168,7 @@ export function decodeFrame(body: Uint8Array): Frame {
  * ```
  */
 export function decodeMessage(body: Uint8Array): Record<string, unknown> {
+  if (!msgpackFits(body)) throw new Error("handshake message declares more than it holds");
   const m = _decoder.decode(body);
   if (m === null || typeof m !== "object" || Array.isArray(m) || m instanceof Uint8Array) {
     throw new Error("handshake message is not a map");

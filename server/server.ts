@@ -14,7 +14,7 @@ import { parseRun } from "./docker/run.ts";
 import type { Element, ElementContext } from "./elements/element.ts";
 import { ContainerElement } from "./elements/docker.ts";
 import { NameserverElement } from "./elements/dns.ts";
-import { ProcElement } from "./elements/proc.ts";
+import type { ProcElement } from "./elements/proc.ts";
 import { ServerElement } from "./elements/server.ts";
 import { SubscriptionElement } from "./elements/subscription.ts";
 import { relay, RelayTable } from "./forward.ts";

@@ -1,0 +1,125 @@
+/**
+ * The cost of encryption: process stdout throughput and channel messages per second on a keyed
+ * cluster beside the same figures on an unkeyed one, measured as scripts/bench.ts measures them.
+ * Run alone with `deno run --allow-all --unstable-net scripts/bench_keyed.ts`; BENCH_SCALE lowers
+ * the sizes.
+ *
+ * @module
+ */
+import { type Chan, dial } from "../mod.ts";
+import { circuit, TestServer } from "../tests/_harness.ts";
+
+const SCALE = Number(Deno.env.get("BENCH_SCALE") ?? "1");
+
+/** Encryption may cost at most this share of unkeyed throughput (the issue's target). */
+const MAX_OVERHEAD = 0.3;
+
+interface _Figures {
+  stdoutMBps: number;
+  chanMsgsPerSec: number;
+}
+
+/** Three servers (keyed when `keyFile` is given), the stdout and channel figures, then cleanup. */
+async function _measure(dir: string, keyFile?: string): Promise<_Figures> {
+  const hmac = keyFile ? ["-hmac", keyFile] : [];
+  const key = keyFile ? await Deno.readTextFile(keyFile) : undefined;
+  const a = await TestServer.start(dir, hmac);
+  const b = await TestServer.start(dir, [...hmac, "-j", a.url]);
+  const c = await TestServer.start(dir, [...hmac, "-j", a.url]);
+  try {
+    for (;;) {
+      const ls = await circuit(["ls", ...hmac, "-d", a.url, "/"]);
+      if (ls.stdout.trim().split("\n").length === 3) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await using client = await dial(a.url, { key });
+
+    // Channel messages per second: channel on C, sender dials A, receiver dials B, 32 in flight each.
+    const n = Math.max(1000, Math.round(20000 * SCALE));
+    const body = new Uint8Array(1024).fill(97);
+    const path = `${c.serverAnchor}/bench/chan`;
+    await client.walk(path).makeChan(1024);
+    await using sendClient = await dial(a.url, { key });
+    await using recvClient = await dial(b.url, { key });
+    const sendChan = await sendClient.walk(path).get() as Chan;
+    const recvChan = await recvClient.walk(path).get() as Chan;
+    let sent = 0;
+    let received = 0;
+    let bytes = 0;
+    const t0 = performance.now();
+    await Promise.all([
+      ...Array.from({ length: 32 }, async () => {
+        while (sent < n) {
+          sent++;
+          const w = (await sendChan.send()).getWriter();
+          await w.write(body);
+          await w.close();
+        }
+      }),
+      ...Array.from({ length: 32 }, async () => {
+        while (received < n) {
+          received++;
+          // Read before adding: `bytes += await …` would read `bytes` before the await.
+          const got = (await new Response(await recvChan.recv()).arrayBuffer()).byteLength;
+          bytes += got;
+        }
+      }),
+    ]);
+    const chanSecs = (performance.now() - t0) / 1000;
+    if (bytes !== n * 1024) throw new Error(`channel bench received ${bytes} bytes, expected ${n * 1024}`);
+
+    // Process stdout throughput: 50 MB from `head -c` on A, byte count checked.
+    const size = Math.round(50_000_000 * Math.min(1, SCALE));
+    const t1 = performance.now();
+    const p = await client.walk(`${a.serverAnchor}/bench/out`).makeProc({
+      path: "/usr/bin/head",
+      args: ["-c", String(size), "/dev/zero"],
+      scrub: true,
+    });
+    let got = 0;
+    for await (const chunk of p.stdout) got += chunk.length;
+    const outSecs = (performance.now() - t1) / 1000;
+    if (got !== size) throw new Error(`stdout bench read ${got} bytes, expected ${size}`);
+    return { stdoutMBps: size / 1e6 / outSecs, chanMsgsPerSec: n / chanSecs };
+  } finally {
+    await Promise.all([a.stop(), b.stop(), c.stop()]);
+  }
+}
+
+/**
+ * Measures stdout MB/s and channel messages/s without and with a key; returns table rows
+ * `[measurement, result, target]` for `deno task bench`.
+ *
+ * @example
+ * ```ts ignore
+ * import { benchKeyed } from "./bench_keyed.ts";
+ * for (const [what, value, target] of await benchKeyed()) console.log(what, value, target);
+ * ```
+ */
+export async function benchKeyed(): Promise<[string, string, string][]> {
+  const dir = await Deno.makeTempDir({ prefix: "circuit-bench-keyed-" });
+  try {
+    const keygen = await circuit(["keygen"]);
+    await Deno.writeTextFile(`${dir}/k`, keygen.stdout);
+    const plain = await _measure(dir);
+    const keyed = await _measure(dir, `${dir}/k`);
+    const cost = (without: number, withKey: number) => `${((1 - withKey / without) * 100).toFixed(0)} %`;
+    const target = `< ${MAX_OVERHEAD * 100} %`;
+    return [
+      ["process stdout to a client, no key", `${plain.stdoutMBps.toFixed(0)} MB/s`, "reference"],
+      ["process stdout to a client, keyed", `${keyed.stdoutMBps.toFixed(0)} MB/s`, "reference"],
+      ["encryption cost on stdout throughput", cost(plain.stdoutMBps, keyed.stdoutMBps), target],
+      ["channel messages/s, no key", `${Math.round(plain.chanMsgsPerSec)}`, "reference"],
+      ["channel messages/s, keyed", `${Math.round(keyed.chanMsgsPerSec)}`, "reference"],
+      ["encryption cost on channel messages/s", cost(plain.chanMsgsPerSec, keyed.chanMsgsPerSec), target],
+    ];
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  console.log("| measurement | result | target |");
+  console.log("|---|---|---|");
+  for (const [w, v, t] of await benchKeyed()) console.log(`| ${w} | ${v} | ${t} |`);
+}

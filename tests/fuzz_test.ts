@@ -1,0 +1,668 @@
+/**
+ * Fuzzing a running server over real sockets (SPEC §10, §11): random and mutated frames, random
+ * and mutated handshakes (unkeyed and keyed), and random and mutated `mk` arguments (process and
+ * container JSON), while a well-behaved client keeps calling and the server's RSS is watched
+ * from /proc. Also: tampered, replayed, reordered and truncated sealed frames close a keyed
+ * connection.
+ *
+ * `CIRCUIT_FUZZ_N` sets the number of fuzzed frames (default 100000, which keeps this file
+ * around a minute on two cores); `CIRCUIT_FUZZ_SEED` replays a run (the seed is printed).
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { encode } from "@msgpack/msgpack";
+import { decodeFrame, T } from "../client/frame.ts";
+import { connect } from "../client/dial.ts";
+import { dialHandshake, PROTOCOL_VERSION } from "../client/handshake.ts";
+import { FrameTransport } from "../client/transport.ts";
+import { parseKeyText } from "../client/crypto/keys.ts";
+import { parseRun } from "../server/docker/run.ts";
+import { CircuitError } from "../client/errors.ts";
+import { circuit, TestServer } from "./_harness.ts";
+
+/** Frames to send in the main fuzz run; the CI default is the issue's minimum. */
+const FRAMES = Number(Deno.env.get("CIRCUIT_FUZZ_N") ?? "100000");
+
+/** Handshakes to fuzz per server: each one is a connection, a log line and an ops-log line. */
+const HANDSHAKES = Math.max(200, Math.round(FRAMES / 50));
+
+/** Frames per fuzzing connection, at most: long enough for calls to interact, short enough for many connections. */
+const _FRAMES_PER_CONN = 1000;
+
+/** Connections fuzzing at once: enough to keep both cores busy, few enough to leave room for the good client. */
+const WORKERS = 6;
+
+/**
+ * RSS bounds of a fuzzed server (an idle one holds about 50 MiB). Peak: garbage from bursts of
+ * hostile frames is collected late, so RSS may briefly rise well above the live set. Settled: what
+ * stays once the fuzz has stopped and its connections are closed; a leak would pile up here.
+ */
+const RSS_PEAK_MIB = 256;
+const RSS_SETTLED_MIB = 192;
+
+/** The good client's calls must each be answered within this (SPEC §4.6's call timeout). */
+const GOOD_CALL_LIMIT_MS = 10_000;
+
+const SEED = Number(Deno.env.get("CIRCUIT_FUZZ_SEED") ?? Math.floor(Math.random() * 2 ** 31));
+
+/** Mulberry32: a small seeded PRNG, so a failing run can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+const rand = prng(SEED);
+const int = (n: number) => Math.floor(rand() * n);
+const pick = <V>(xs: readonly V[]): V => xs[int(xs.length)];
+const bytes = (n: number) => Uint8Array.from({ length: n }, () => int(256));
+
+function randomString(): string {
+  return pick([
+    () => "",
+    () => String.fromCharCode(...Array.from({ length: int(20) }, () => 32 + int(95))),
+    () => String.fromCharCode(...Array.from({ length: int(8) }, () => int(0x3000))),
+    () => "/".repeat(int(5)) + "x".repeat(int(300)),
+  ])();
+}
+
+/** A random msgpack-able value, nested at most `depth` deep. */
+function randomValue(depth = 2): unknown {
+  const leaf = [
+    () => null,
+    () => rand() < 0.5,
+    () => int(1000) - 500,
+    () => pick([2 ** 53, -(2 ** 60), 1e308, NaN, -0, 0.5]),
+    randomString,
+    () => bytes(int(64)),
+  ];
+  if (depth <= 0) return pick(leaf)();
+  return pick([
+    ...leaf,
+    () => Array.from({ length: int(5) }, () => randomValue(depth - 1)),
+    () => Object.fromEntries(Array.from({ length: int(5) }, () => [randomString(), randomValue(depth - 1)])),
+  ])();
+}
+
+/** Byte-level mutations: bit flips, byte changes, insertions, deletions, truncation, splicing. */
+function mutate(src: Uint8Array): Uint8Array {
+  let b = Uint8Array.from(src);
+  for (let k = 1 + int(3); k > 0; k--) {
+    const i = b.length === 0 ? 0 : int(b.length);
+    switch (int(6)) {
+      case 0:
+        if (b.length) b[i] ^= 1 << int(8);
+        break;
+      case 1:
+        if (b.length) b[i] = pick([0, 0xff, 0x7f, 0x80, 0xc1, 0xdd, 0xdf, int(256)]);
+        break;
+      case 2: {
+        const ins = bytes(1 + int(8));
+        b = Uint8Array.from([...b.subarray(0, i), ...ins, ...b.subarray(i)]);
+        break;
+      }
+      case 3:
+        b = Uint8Array.from([...b.subarray(0, i), ...b.subarray(i + 1 + int(4))]);
+        break;
+      case 4:
+        b = b.subarray(0, i);
+        break;
+      case 5:
+        b = Uint8Array.from([...b, ...b.subarray(i)]);
+        break;
+    }
+  }
+  return b;
+}
+
+/** Process and container commands: the seeds the mk fuzz mutates. Only harmless programs. */
+const CMD_SEEDS: unknown[] = [
+  { Path: "/bin/true" },
+  { Path: "/bin/echo", Args: ["fuzz"], Env: ["A=1"], Dir: "/tmp" },
+  { Path: "/bin/true", Scrub: true },
+  { Image: "circuit-test", Path: "/bin/true", Args: ["x"], Env: ["A=1"], Ports: ["127.0.0.1:1:80"] },
+  { Image: "", Memory: 1 << 20, CpuShares: 2, Lxc: ["x"], Volume: ["/a:/b"], Dir: "/", Entry: "" },
+];
+
+/** A mk argument for process or docker: a seed, a mutated seed's JSON, or something random. */
+function randomCmd(): unknown {
+  const seed = pick(CMD_SEEDS);
+  switch (int(4)) {
+    case 0:
+      return seed;
+    case 1: {
+      // Mutated JSON text that still parses is as interesting as text that does not.
+      const text = new TextDecoder().decode(mutate(new TextEncoder().encode(JSON.stringify(seed))));
+      try {
+        return _harmless(JSON.parse(text));
+      } catch {
+        return text;
+      }
+    }
+    case 2: {
+      const copy = { ...(seed as Record<string, unknown>) };
+      copy[pick(Object.keys(copy))] = randomValue(1);
+      return _harmless(copy);
+    }
+    default:
+      return randomValue();
+  }
+}
+
+/** Never a random program: a mutation may have made Path name a real one (`/bin/tr`), so move it away. */
+function _harmless(v: unknown): unknown {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+  const o = v as Record<string, unknown>;
+  if (typeof o.Path === "string" && o.Path !== "/bin/true" && o.Path !== "/bin/echo") {
+    o.Path = `/nonexistent/${o.Path}`;
+  }
+  return o;
+}
+
+/** Operations the fuzz calls. `suicide` and `join` are left out: they are allowed to end or move the server. */
+const OPS = [
+  "view",
+  "ls",
+  "peek",
+  "get",
+  "mk",
+  "mk",
+  "mk",
+  "scrub",
+  "close",
+  "send",
+  "recv",
+  "stdin",
+  "read",
+  "discard",
+  "wait",
+  "signal",
+  "set",
+  "unset",
+  "stk",
+  "release",
+  "pushpull",
+];
+
+/** A frame body the server should mostly accept, built from `anchor` and the next call ID. */
+function plausibleFrame(anchor: string, nextId: () => number): Uint8Array {
+  const path = () =>
+    pick([
+      "/",
+      anchor,
+      `${anchor}/f${int(16)}`,
+      `${anchor}/f${int(16)}/g${int(4)}`,
+      "/X0000000000000001/x",
+      randomString(),
+    ]);
+  const id = () => (rand() < 0.9 ? 2 * (1 + int(5000)) : int(2 ** 32));
+  switch (int(10)) {
+    case 0:
+    case 1:
+    case 2:
+      return encode([T.Credit, 2 * (1 + int(50)), int(1000)]);
+    case 9: {
+      const op = rand() < 0.95 ? pick(OPS) : randomString();
+      const args: Record<string, unknown> = rand() < 0.1 ? { X: randomValue() } : { Path: path() };
+      if (op === "mk") {
+        args.Kind = pick([
+          "chan",
+          "proc",
+          "proc",
+          "docker",
+          "docker",
+          "dns",
+          "@join",
+          "@leave",
+          randomString(),
+        ]);
+        args.Arg = args.Kind === "chan"
+          ? pick([0, 1, 3, -1, 1.5, "2", null])
+          : args.Kind === "dns"
+          ? pick(["", "127.0.0.1:0", "nonsense", 7])
+          : randomCmd();
+        if (args.Kind === "proc" && args.Arg && typeof args.Arg === "object") {
+          (args.Arg as Record<string, unknown>).Scrub = true;
+        }
+      } else if (op === "signal") args.Signal = pick(["TERM", "KILL", "bogus", 9]);
+      else if (op === "read" || op === "discard") args.Stream = pick(["stdout", "stderr", "stdin", 1]);
+      else if (op === "set") args.Record = pick(["a.b. IN A 127.0.0.1", "garbage", ""]);
+      else if (op === "ls") args.Recursive = rand() < 0.5;
+      if (rand() < 0.2) args.Eid = int(50);
+      return encode([T.Call, nextId(), op, rand() < 0.02 ? randomValue() : args]);
+    }
+    case 3:
+      return encode([T.Data, id(), bytes(int(2000))]);
+    case 4:
+      return encode([T.Credit, id(), pick([0, 1, 65536, 2 ** 40, int(1e6)])]);
+    case 5:
+      return encode([pick([T.End, T.Cancel]), id()]);
+    case 6:
+      return encode([pick([T.Result, T.Error]), id(), ...(rand() < 0.5 ? [randomValue()] : [1, "x"])]);
+    case 7:
+      return encode([pick([T.Ping, T.Pong])]);
+    default:
+      return encode(randomValue(3));
+  }
+}
+
+/** Whether the server will drop the connection at this body (its own decoder says so). */
+function fatal(body: Uint8Array, seenCalls: Set<number>): boolean {
+  let f;
+  try {
+    f = decodeFrame(body);
+  } catch {
+    return true;
+  }
+  if (f[0] !== T.Call) return false;
+  // Odd IDs are the server's own, and an ID may not start two calls.
+  if (f[1] % 2 === 1 || seenCalls.has(f[1])) return true;
+  seenCalls.add(f[1]);
+  return false;
+}
+
+function framed(bodies: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(bodies.reduce((n, b) => n + 4 + b.length, 0));
+  const view = new DataView(out.buffer);
+  let off = 0;
+  for (const b of bodies) {
+    view.setUint32(off, b.length);
+    out.set(b, off + 4);
+    off += 4 + b.length;
+  }
+  return out;
+}
+
+function portOf(url: string): number {
+  return Number(/:(\d+)\//.exec(url)![1]);
+}
+
+/** Reads and discards everything until the peer closes, or until `ms` pass (then closes). */
+async function drainUntilClosed(conn: Deno.Conn, ms: number): Promise<boolean> {
+  const timer = setTimeout(() => {
+    try {
+      conn.close();
+    } catch {
+      // closed
+    }
+  }, ms);
+  const buf = new Uint8Array(64 * 1024);
+  let byPeer = false;
+  try {
+    while (await conn.read(buf) !== null);
+    byPeer = true;
+  } catch {
+    // reset by the peer, or closed by the timer
+  } finally {
+    clearTimeout(timer);
+  }
+  try {
+    conn.close();
+  } catch {
+    // already closed
+  }
+  return byPeer;
+}
+
+/**
+ * One fuzzing connection: an honest unkeyed handshake, then up to {@linkcode _FRAMES_PER_CONN}
+ * random and mutated frames the server's decoder takes (the ones that exercise its handlers),
+ * usually ended by one it refuses (which must close the connection). Returns frames sent.
+ */
+async function fuzzConnection(server: TestServer): Promise<number> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: portOf(server.url) });
+  const [, pid, worker] = server.url.split("/").slice(-3);
+  const t = new FrameTransport(conn);
+  await dialHandshake(t, `${worker}/${pid}`, { role: "client", from: "", id: "" });
+  let callId = 0;
+  const nextId = () => (callId += 2);
+  const seen = new Set<number>();
+  const reading = drainUntilClosed(conn, 60_000);
+  const bodies: Uint8Array[] = [];
+  let killer: Uint8Array | null = null;
+  for (let n = int(_FRAMES_PER_CONN); n > 0 && !killer; n--) {
+    const r = rand();
+    const body = r < 0.85
+      ? plausibleFrame(server.serverAnchor, nextId)
+      : r < 0.995
+      ? mutate(plausibleFrame(server.serverAnchor, nextId))
+      : bytes(int(100));
+    // A refused frame ends the connection, so it only comes last (and most connections get one).
+    if (!fatal(body, seen)) bodies.push(body);
+    else if (rand() < 0.002) killer = body;
+  }
+  if (!killer && rand() < 0.7) killer = mutate(encode([T.Call, 1, "view", {}]));
+  let wire = framed(killer ? [...bodies, killer] : bodies);
+  // Sometimes the framing itself is broken: an oversized length prefix.
+  if (rand() < 0.1) {
+    const bad = new Uint8Array(4);
+    new DataView(bad.buffer).setUint32(0, pick([(1 << 20) + 1, 0xffffffff, 2 ** 31]));
+    wire = Uint8Array.from([...wire, ...bad, ...bytes(int(64))]);
+  }
+  try {
+    for (let off = 0; off < wire.length;) off += await conn.write(wire.subarray(off));
+  } catch {
+    // the server closed it early: a frame it refused (e.g. credit for a stream it no longer has)
+  }
+  // A refused frame makes the server close; otherwise close after a moment with calls pending.
+  if (!await Promise.race([reading, new Promise<boolean>((r) => setTimeout(() => r(false), 200))])) {
+    try {
+      conn.close();
+    } catch {
+      // closed by the server meanwhile
+    }
+  }
+  await reading;
+  return bodies.length + (killer ? 1 : 0);
+}
+
+/** One fuzzed handshake: a mutated or random hello (and, on a keyed server, proof). */
+async function fuzzHandshake(server: TestServer, key?: Uint8Array): Promise<void> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: portOf(server.url) });
+  const [, pid, worker] = server.url.split("/").slice(-3);
+  const hello: Record<string, unknown> = {
+    V: PROTOCOL_VERSION,
+    Role: pick(["client", "client", "server", "admin"]),
+    Keyed: key !== undefined || rand() < 0.2,
+    Target: rand() < 0.8 ? `${worker}/${pid}` : randomString(),
+    From: rand() < 0.5 ? "" : pick([server.url, randomString()]),
+    Id: pick(["", "X0123456789abcdef", randomString()]),
+    Nonce: rand() < 0.8 ? bytes(32) : bytes(int(64)),
+  };
+  let body: Uint8Array;
+  switch (int(4)) {
+    case 0:
+      hello[pick(Object.keys(hello))] = randomValue(1);
+      body = encode(hello);
+      break;
+    case 1:
+      body = mutate(encode(hello));
+      break;
+    case 2:
+      body = bytes(int(200));
+      break;
+    default:
+      body = encode(hello);
+  }
+  try {
+    await conn.write(framed([body]));
+    if (key && hello.Keyed === true && int(2) === 0) {
+      // Past the hello: a forged or mangled proof.
+      await conn.write(framed([pick([encode({ Proof: bytes(32) }), encode({ Proof: "x" }), bytes(40)])]));
+    }
+  } catch {
+    // closed already
+  }
+  await drainUntilClosed(conn, 300);
+}
+
+function rssMiB(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+Deno.test(`fuzzing a running server with ${FRAMES} frames never crashes it, leaks, or starves a good client`, async (t) => {
+  console.log(`fuzz seed ${SEED} (CIRCUIT_FUZZ_SEED replays it)`);
+  const dir = await Deno.makeTempDir({ prefix: "circuit-fuzz-" });
+  const keyText = (await circuit(["keygen"])).stdout;
+  await Deno.writeTextFile(`${dir}/k`, keyText);
+  const key = parseKeyText(keyText, `${dir}/k`);
+  const a = await TestServer.start(dir);
+  const h = await TestServer.start(dir, ["-hmac", `${dir}/k`]);
+  const good = await connect(a.url);
+  let fuzzing = true;
+  let peakRss = 0;
+  const goodLatencies: number[] = [];
+  const goodErrors: string[] = [];
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, rssMiB(a.pid), rssMiB(h.pid));
+  }, 100);
+  // The well-behaved client: a call every 20 ms, each of which must be answered correctly.
+  const goodClient = (async () => {
+    const path = `${a.serverAnchor}/good/c`;
+    await good.call("mk", { Path: path, Kind: "chan", Arg: 1 }, { timeoutMs: GOOD_CALL_LIMIT_MS });
+    while (fuzzing) {
+      const t0 = performance.now();
+      try {
+        const peek = await good.call("peek", { Path: path }, { timeoutMs: GOOD_CALL_LIMIT_MS });
+        const view = await good.call("view", {}, { timeoutMs: GOOD_CALL_LIMIT_MS });
+        assert.equal((peek as { Cap: number }).Cap, 1);
+        assert.equal(view.length, 1);
+      } catch (err) {
+        goodErrors.push(String(err));
+      }
+      goodLatencies.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  try {
+    await t.step(`${HANDSHAKES} random and mutated handshakes on an unkeyed and a keyed server`, async () => {
+      let left = HANDSHAKES;
+      await Promise.all(Array.from({ length: WORKERS }, async () => {
+        while (left-- > 0) {
+          await fuzzHandshake(a);
+          await fuzzHandshake(h, key);
+        }
+      }));
+    });
+
+    await t.step(`${FRAMES} random and mutated frames, calls and mk process/docker arguments`, async () => {
+      let sent = 0;
+      let conns = 0;
+      await Promise.all(Array.from({ length: WORKERS }, async () => {
+        while (sent < FRAMES) {
+          sent += await fuzzConnection(a);
+          conns++;
+        }
+      }));
+      console.log(`sent ${sent} fuzz frames over ${conns} connections; peak RSS ${peakRss.toFixed(0)} MiB`);
+      assert.ok(sent >= FRAMES);
+    });
+
+    await t.step("both servers are alive and answer correctly afterwards", async () => {
+      const status = await Promise.race([
+        a.child.status,
+        h.child.status,
+        new Promise((r) => setTimeout(r, 200)),
+      ]);
+      assert.equal(status, undefined, "no server exited");
+      const ls = await circuit(["ls", "-d", a.url, "/"]);
+      assert.deepEqual(ls, { code: 0, stdout: `${a.serverAnchor}\n`, stderr: "" });
+      const lsKeyed = await circuit(["ls", "-hmac", `${dir}/k`, "-d", h.url, "/"]);
+      assert.deepEqual(lsKeyed, { code: 0, stdout: `${h.serverAnchor}\n`, stderr: "" });
+    });
+
+    await t.step(
+      `the servers' RSS peaked under ${RSS_PEAK_MIB} MiB and settles under ${RSS_SETTLED_MIB} MiB`,
+      async () => {
+        assert.ok(peakRss > 0 && peakRss < RSS_PEAK_MIB, `peak RSS ${peakRss.toFixed(0)} MiB`);
+        // The smallest of a few samples: a collection may run at any moment in between.
+        let settled = Infinity;
+        for (let i = 0; i < 20; i++) {
+          settled = Math.min(settled, Math.max(rssMiB(a.pid), rssMiB(h.pid)));
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        console.log(`RSS peak ${peakRss.toFixed(0)} MiB, settled ${settled.toFixed(0)} MiB`);
+        assert.ok(settled < RSS_SETTLED_MIB, `settled RSS ${settled.toFixed(0)} MiB`);
+      },
+    );
+
+    await t.step("the well-behaved client got every answer, each within 10 s", async () => {
+      fuzzing = false;
+      await goodClient;
+      assert.deepEqual(goodErrors, []);
+      assert.ok(goodLatencies.length > 50, `${goodLatencies.length} calls`);
+      const worst = Math.max(...goodLatencies);
+      console.log(`good client: ${goodLatencies.length} call pairs, worst ${worst.toFixed(0)} ms`);
+      assert.ok(worst < GOOD_CALL_LIMIT_MS);
+    });
+  } finally {
+    fuzzing = false;
+    clearInterval(sampler);
+    await goodClient.catch(() => {});
+    good.close();
+    // SIGTERM: a graceful shutdown ends every process group the fuzz started.
+    await Promise.all([a.stop("SIGTERM"), h.stop("SIGTERM")]);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("random and mutated docker Run JSON gives a CircuitError or a Run, never anything else", () => {
+  for (let i = 0; i < Math.max(10_000, FRAMES / 10); i++) {
+    const v = randomCmd();
+    try {
+      const run = parseRun(v);
+      assert.equal(typeof run.Image, "string");
+    } catch (err) {
+      assert.ok(err instanceof CircuitError, `${JSON.stringify(v)} threw ${err}`);
+    }
+  }
+});
+
+/** An honest keyed connection to `server`, with raw access to its socket and its sealer and opener. */
+async function keyedConnection(server: TestServer, key: Uint8Array) {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: portOf(server.url) });
+  const [, pid, worker] = server.url.split("/").slice(-3);
+  const t = new FrameTransport(conn);
+  const { keys } = await dialHandshake(t, `${worker}/${pid}`, { role: "client", from: "", id: "", key });
+  const sealer = keys!.sealerFor("dialer");
+  const opener = keys!.openerFor("dialer");
+  const call = (id: number) => sealer.seal(encode([T.Call, id, "view", {}]));
+  /** Reads one sealed frame and opens it, or returns null when the server closed the connection. */
+  const reply = async (): Promise<unknown> => {
+    const head = new Uint8Array(4);
+    for (let off = 0; off < 4;) {
+      const n = await conn.read(head.subarray(off)).catch(() => null);
+      if (n === null) return null;
+      off += n;
+    }
+    const body = new Uint8Array(new DataView(head.buffer).getUint32(0));
+    for (let off = 0; off < body.length;) {
+      const n = await conn.read(body.subarray(off)).catch(() => null);
+      if (n === null) return null;
+      off += n;
+    }
+    return decodeFrame(await opener.open(head, body));
+  };
+  const write = async (b: Uint8Array) => {
+    for (let off = 0; off < b.length;) off += await conn.write(b.subarray(off));
+  };
+  return { conn, call, reply, write };
+}
+
+Deno.test("a keyed connection closes at a tampered, replayed, reordered or truncated frame", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "circuit-fuzz-keyed-" });
+  const keyText = (await circuit(["keygen"])).stdout;
+  await Deno.writeTextFile(`${dir}/k`, keyText);
+  const key = parseKeyText(keyText, `${dir}/k`);
+  const h = await TestServer.start(dir, ["-hmac", `${dir}/k`]);
+  try {
+    const scenario = async (
+      name: string,
+      attack: (k: Awaited<ReturnType<typeof keyedConnection>>) => Promise<void>,
+    ) => {
+      await t.step(name, async () => {
+        const k = await keyedConnection(h, key);
+        try {
+          // An honest frame first: the connection works.
+          await k.write(await k.call(2));
+          const first = await k.reply() as unknown[];
+          assert.equal(first[0], T.Result);
+          assert.equal(first[1], 2);
+          await attack(k);
+          assert.equal(await k.reply(), null, "the server closes the connection");
+        } finally {
+          k.conn.close();
+        }
+      });
+    };
+
+    await scenario("a frame with one bit flipped", async (k) => {
+      const f = await k.call(4);
+      f[4 + int(f.length - 4)] ^= 1 << int(8);
+      await k.write(f);
+    });
+    await scenario("a frame with its length prefix changed", async (k) => {
+      const f = await k.call(4);
+      const shorter = Uint8Array.from(f.subarray(0, f.length - 1));
+      new DataView(shorter.buffer).setUint32(0, shorter.length - 4);
+      await k.write(shorter);
+    });
+    await scenario("a replayed frame", async (k) => {
+      const f = await k.call(4);
+      await k.write(f);
+      const answer = await k.reply() as unknown[];
+      assert.equal(answer[1], 4);
+      await k.write(f);
+    });
+    await scenario("two frames in swapped order", async (k) => {
+      const f1 = await k.call(4);
+      const f2 = await k.call(6);
+      await k.write(Uint8Array.from([...f2, ...f1]));
+    });
+    await scenario("a frame after a dropped one", async (k) => {
+      await k.call(4);
+      await k.write(await k.call(6));
+    });
+    await scenario("a plaintext frame after the handshake", async (k) => {
+      await k.write(framed([encode([T.Call, 4, "view", {}])]));
+    });
+    await scenario("a truncated frame followed by the end of the connection", async (k) => {
+      const f = await k.call(4);
+      await k.write(f.subarray(0, f.length - 5));
+      await k.conn.closeWrite();
+    });
+    await t.step("the server still serves honest keyed clients", async () => {
+      const k = await keyedConnection(h, key);
+      try {
+        await k.write(await k.call(2));
+        const r = await k.reply() as unknown[];
+        assert.equal(r[0], T.Result);
+      } finally {
+        k.conn.close();
+      }
+    });
+  } finally {
+    await h.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("nested container headers claiming billions of elements are refused without allocating", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "circuit-fuzz-bomb-" });
+  const a = await TestServer.start(dir);
+  // 200 nested `array32` headers of 2^24 elements each: under 1 KiB, gigabytes if preallocated.
+  const bomb = new Uint8Array(5 * 200);
+  for (let i = 0; i < 200; i++) {
+    bomb[5 * i] = 0xdd;
+    new DataView(bomb.buffer).setUint32(5 * i + 1, 1 << 24);
+  }
+  try {
+    await t.step("as a hello: the server rejects it and stays small", async () => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: portOf(a.url) });
+      await conn.write(framed([bomb]));
+      assert.equal(await drainUntilClosed(conn, 5000), true, "the server closes the connection");
+    });
+    await t.step("as a frame after the handshake: the server closes it and stays small", async () => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: portOf(a.url) });
+      const [, pid, worker] = a.url.split("/").slice(-3);
+      await dialHandshake(new FrameTransport(conn), `${worker}/${pid}`, { role: "client", from: "", id: "" });
+      await conn.write(framed([bomb]));
+      assert.equal(await drainUntilClosed(conn, 5000), true, "the server closes the connection");
+    });
+    await t.step("the server is alive, answers, and its RSS stayed under the settled bound", async () => {
+      assert.ok(rssMiB(a.pid) < RSS_SETTLED_MIB, `RSS ${rssMiB(a.pid).toFixed(0)} MiB`);
+      const ls = await circuit(["ls", "-d", a.url, "/"]);
+      assert.deepEqual(ls, { code: 0, stdout: `${a.serverAnchor}\n`, stderr: "" });
+    });
+  } finally {
+    await a.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
