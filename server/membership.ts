@@ -305,17 +305,28 @@ export class Membership {
     this.#awareness = Math.min(_MAX_AWARENESS, this.#awareness + 1);
   }
 
-  /** A peer connection broke: suspect the member at once, and re-dial it; refused means dead. */
+  /**
+   * A peer connection broke: re-dial and ping the member at once; refused means dead, no ack
+   * within a probe interval makes it suspect. A member that answers is not suspected: a closed
+   * connection alone proves nothing (the peer may have retired a duplicate, or buried this server
+   * while it was paused), and suspecting every member of a woken server at once, each needing a
+   * refutation within the suspicion timeout on a loaded machine, is how healthy ones get buried.
+   */
   async #onPeerLost(id: string): Promise<void> {
     const entry = this.#table.members.get(id);
     if (!entry || this.#stop.signal.aborted) return;
     const { inc, url } = entry;
+    let refused = false;
+    // A whole interval, not the probe timeout: the ping needs a fresh dial and handshake first.
+    const ms = _PROBE_INTERVAL_MS * (this.#awareness + 1);
+    const ping = this.#ping(id, url, ms).catch((err) => {
+      refused = _isProofOfDeath(err);
+      return false;
+    });
+    const r = await _firstTrue([ping], ms);
+    if (r.ok || this.#stop.signal.aborted) return;
+    if (refused) return this.#declareDead(id, inc);
     this.#suspect(id, inc);
-    try {
-      await this.#ping(id, url, _PROBE_INTERVAL_MS);
-    } catch (err) {
-      if (_isProofOfDeath(err)) this.#declareDead(id, inc);
-    }
   }
 
   #suspect(id: string, inc: number): void {
@@ -333,16 +344,27 @@ export class Membership {
     if (url !== undefined) this.#learn({ Id: id, Url: url, Inc: inc, State: "dead" }, false);
   }
 
-  #startSuspicion(id: string, inc: number): void {
+  /** Declares `id` dead unless it refutes in time; `extended`: its timeout was already restarted once. */
+  #startSuspicion(id: string, inc: number, extended = false): void {
     clearTimeout(this.#suspicions.get(id));
     const n = this.#table.members.size + 1;
     const ms = _SUSPICION_MS * Math.max(1, Math.log10(n));
+    const due = performance.now() + ms;
     this.#suspicions.set(
       id,
       setTimeout(() => {
         this.#suspicions.delete(id);
         const e = this.#table.members.get(id);
-        if (e && e.state === "suspect" && e.inc === inc) this.#declareDead(id, inc);
+        if (!e || e.state !== "suspect" || e.inc !== inc) return;
+        if (!extended && performance.now() - due > _LAG_TOLERANCE_MS) {
+          // This server was stalled (SIGSTOP, starved CPU): the refutation may be sitting unread in
+          // a socket. Tell the suspect again and give it one more suspicion timeout (Lifeguard);
+          // only once, so a server that stays slow still removes a dead member within bounds.
+          this.#slower();
+          this.#send(id, [{ Id: id, Url: e.url, Inc: inc, State: "suspect" }]);
+          return this.#startSuspicion(id, inc, true);
+        }
+        this.#declareDead(id, inc);
       }, ms),
     );
   }
@@ -411,12 +433,19 @@ export class Membership {
     this.#gossipTimer = undefined;
     this.#gossipUrgent = false;
     const targets = _shuffle([...this.#table.members.keys()]).slice(0, _GOSSIP_FANOUT);
+    if (targets.length === 0) {
+      // Alone, this server's verdicts reach nobody; kept, they would go out once a partition heals,
+      // stale, and bury members that lived on the other side all along. Tombs still travel in
+      // push-pull states, where a `dead` only makes a live member suspect, so it can refute.
+      this.#queue.clear();
+      return;
+    }
     for (const id of targets) {
       const updates = this.#queue.take(_MAX_GOSSIP, this.#limit());
       if (updates.length === 0) break;
       this.#send(id, updates);
     }
-    if (this.#queue.size > 0 && targets.length > 0) {
+    if (this.#queue.size > 0) {
       this.#gossipTimer = setTimeout(() => this.#gossipRound(), _GOSSIP_INTERVAL_MS);
     }
   }
