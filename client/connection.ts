@@ -141,12 +141,14 @@ export class Connection {
   async #readLoop(): Promise<void> {
     try {
       while (!this.#isClosed) {
-        const body = await this.#t.read();
-        if (body === null) break;
+        // Every frame of one read is dispatched in one go, so the replies they cause leave in
+        // one write.
+        const bodies = await this.#t.readBatch();
+        if (bodies === null) break;
         this.#lastRx = Date.now();
-        this.#dispatch(decodeFrame(body));
-        for (let more = this.#t.readBuffered(); more && !this.#isClosed; more = this.#t.readBuffered()) {
-          this.#dispatch(decodeFrame(more));
+        for (const body of bodies) {
+          if (this.#isClosed) break;
+          this.#dispatch(decodeFrame(body));
         }
       }
     } catch {

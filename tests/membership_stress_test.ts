@@ -17,7 +17,7 @@ const PREFIX = "cirt-s";
 const HOSTS = 4;
 /** One busy loop per core of the test machine: every server then competes for CPU. */
 const BURNERS = 2;
-/** Rounds of stop/continue and cut/restore: a false removal needs unlucky timing. */
+/** Rounds of stop/continue and cut/restore (a false removal needs unlucky timing); CIRCUIT_STRESS_ROUNDS raises it. */
 const ROUNDS = Number(Deno.env.get("CIRCUIT_STRESS_ROUNDS") ?? "1");
 /**
  * After SIGCONT, time for any suspicion the woken host raised to run out (2 s, SPEC §9.2) and
