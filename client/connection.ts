@@ -453,7 +453,10 @@ export class IncomingCall {
   readonly args: unknown;
   #conn: Connection;
   #id: number;
-  #ctl = new AbortController();
+  // Created on first use: most calls never look at their signal, and an AbortController per
+  // call is a measurable share of a small call's cost.
+  #ctl: AbortController | null = null;
+  #abortReason: unknown = undefined;
   #done = false;
   #onStream: (f: Frame) => void = () => {};
 
@@ -467,6 +470,10 @@ export class IncomingCall {
 
   /** Aborted when the caller cancels or the connection ends. */
   get signal(): AbortSignal {
+    if (!this.#ctl) {
+      this.#ctl = new AbortController();
+      if (this.#abortReason !== undefined) this.#ctl.abort(this.#abortReason);
+    }
     return this.#ctl.signal;
   }
 
@@ -480,7 +487,8 @@ export class IncomingCall {
     if (this.#done) return;
     this.#done = true;
     this.#conn._endIncoming(this.#id);
-    this.#ctl.abort(reason);
+    this.#abortReason = reason ?? new Error("aborted");
+    this.#ctl?.abort(this.#abortReason);
   }
 
   /** @internal */

@@ -148,26 +148,39 @@ async function benchCore() {
 
       const empty = await Deno.makeTempFile({ suffix: ".ts" });
       await Deno.writeTextFile(empty, "");
-      const runs = Math.max(5, Math.round(20 * SCALE));
-      const time = async (args: string[]) => {
-        const ts: number[] = [];
+      const runs = Math.max(10, Math.round(40 * SCALE));
+      // Runs of the commands compared are interleaved, so drift in the machine's speed hits all.
+      const timeAll = async (commands: string[][]) => {
+        const ts: number[][] = commands.map(() => []);
         for (let i = 0; i < runs; i++) {
-          const t0 = performance.now();
-          const out = await new Deno.Command("deno", { args, env: QUIET_ENV, stdout: "null", stderr: "null" })
-            .output();
-          if (!out.success) throw new Error(`deno ${args.join(" ")} failed`);
-          ts.push(performance.now() - t0);
+          for (const [k, args] of commands.entries()) {
+            const t0 = performance.now();
+            const out = await new Deno.Command("deno", {
+              args,
+              env: QUIET_ENV,
+              stdout: "null",
+              stderr: "null",
+            })
+              .output();
+            if (!out.success) throw new Error(`deno ${args.join(" ")} failed`);
+            ts[k].push(performance.now() - t0);
+          }
         }
-        return median(ts);
+        return ts.map(median);
       };
       // The product is one file (`deno compile` embeds the same single program `deno bundle` makes).
       const bundle = `${dir}/circuit.js`;
-      const built = await new Deno.Command("deno", { args: ["bundle", CLI, "-o", bundle], env: QUIET_ENV })
+      const built = await new Deno.Command("deno", {
+        args: ["bundle", "--minify", CLI, "-o", bundle],
+        env: QUIET_ENV,
+      })
         .output();
       if (!built.success) throw new Error("deno bundle failed");
-      const base = await time(["run", ...PERMISSIONS, empty]);
-      const single = await time(["run", ...PERMISSIONS, bundle, "ls", "-d", a.url, "/..."]);
-      const modules = await time(["run", ...PERMISSIONS, CLI, "ls", "-d", a.url, "/..."]);
+      const [base, single, modules] = await timeAll([
+        ["run", ...PERMISSIONS, empty],
+        ["run", ...PERMISSIONS, bundle, "ls", "-d", a.url, "/..."],
+        ["run", ...PERMISSIONS, CLI, "ls", "-d", a.url, "/..."],
+      ]);
       row("deno run of an empty script (median)", `${base.toFixed(1)} ms`, "reference");
       row("circuit ls /... via the single-file CLI (median)", `${single.toFixed(1)} ms`, "reference");
       row(
