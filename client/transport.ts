@@ -23,6 +23,39 @@ export interface FrameOpener {
   open(prefix: Uint8Array, sealed: Uint8Array): Promise<Uint8Array>;
 }
 
+/** AES-GCM's tag, appended to every sealed record. */
+const _TAG_BYTES = 16;
+
+/** Largest plaintext of a sealed record: one largest frame with its length prefix. */
+const _MAX_RECORD_BYTES = MAX_FRAME_BYTES + 4;
+
+/** Cuts a batch into records of whole frames, each at most {@link _MAX_RECORD_BYTES}. */
+function _records(batch: _Batch): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let from = 0;
+  for (let i = 1; i <= batch.starts.length; i++) {
+    const end = i < batch.starts.length ? batch.starts[i] : batch.len;
+    const next = i < batch.starts.length ? (i + 1 < batch.starts.length ? batch.starts[i + 1] : batch.len) : end;
+    if (i === batch.starts.length || next - from > _MAX_RECORD_BYTES) {
+      out.push(batch.buf.subarray(from, end));
+      from = end;
+    }
+  }
+  return out;
+}
+
+/** Appends the frames of an opened record to `bodies`; throws if they do not fill it exactly. */
+function _splitRecord(record: Uint8Array, bodies: Uint8Array[]): void {
+  let off = 0;
+  while (off < record.length) {
+    if (record.length - off < 4) throw new Error("sealed record ends inside a frame header");
+    const len = ((record[off] << 24) | (record[off + 1] << 16) | (record[off + 2] << 8) | record[off + 3]) >>> 0;
+    if (len > MAX_FRAME_BYTES || off + 4 + len > record.length) throw new Error("bad frame in sealed record");
+    bodies.push(record.subarray(off + 4, off + 4 + len));
+    off += 4 + len;
+  }
+}
+
 /** Size of each fresh read buffer: large enough that a 64 KiB data frame rarely straddles two reads. */
 const _READ_CHUNK = 256 * 1024;
 
@@ -83,7 +116,12 @@ export class FrameTransport {
     this.#conn = conn;
   }
 
-  /** From now on, seal outgoing and open incoming frames (called once the handshake is done). */
+  /**
+   * From now on, seal outgoing and open incoming traffic (called once the handshake is done).
+   * The sealed unit is a record: the frames of one write (length-prefixed, back to back, at
+   * most {@link MAX_FRAME_BYTES} + 4 bytes in all unless a single frame is that large), sealed
+   * together, so a burst of small frames costs one AES-GCM operation instead of one each.
+   */
   encrypt(sealer: FrameSealer, opener: FrameOpener): void {
     this.#sealer = sealer;
     this.#opener = opener;
@@ -95,47 +133,51 @@ export class FrameTransport {
   }
 
   /**
-   * Reads the next frame body, or `null` at a clean end of stream. Throws on an oversized
-   * length, a truncated frame, a frame that does not authenticate, or a read error.
+   * Reads the next frame body, or `null` at a clean end of stream (before encryption starts:
+   * the handshake's messages). Throws on an oversized length, a truncated frame or a read error.
    */
   async read(): Promise<Uint8Array | null> {
+    if (this.#opener) throw new Error("read() is for the handshake; use readBatch()");
     if (!await this.#fill(4, true)) return null;
     const len = this.#length();
     if (!await this.#fill(4 + len, false)) throw new Error("connection closed inside a frame");
-    const prefix = this.#buf.subarray(this.#start, this.#start + 4);
     const body = this.#buf.subarray(this.#start + 4, this.#start + 4 + len);
     this.#start += 4 + len;
-    return this.#opener ? await this.#opener.open(prefix, body) : body;
+    return body;
   }
 
   /**
    * Reads every frame that is available now (at least one, waiting for it), or `null` at a
-   * clean end of stream. Sealed frames are opened concurrently and returned in order, so a
-   * burst costs one round of WebCrypto calls rather than one per frame.
+   * clean end of stream. Once encrypted, the unit on the wire is a sealed record holding one or
+   * more whole frames (see {@link FrameTransport.encrypt}); records are opened concurrently and
+   * their frames returned in order.
    */
   async readBatch(): Promise<Uint8Array[] | null> {
     if (!await this.#fill(4, true)) return null;
     const first = this.#length();
     if (!await this.#fill(4 + first, false)) throw new Error("connection closed inside a frame");
     const prefixes: Uint8Array[] = [];
-    const bodies: Uint8Array[] = [];
+    const units: Uint8Array[] = [];
     for (;;) {
       const len = this.#length();
       prefixes.push(this.#buf.subarray(this.#start, this.#start + 4));
-      bodies.push(this.#buf.subarray(this.#start + 4, this.#start + 4 + len));
+      units.push(this.#buf.subarray(this.#start + 4, this.#start + 4 + len));
       this.#start += 4 + len;
       if (this.#end - this.#start < 4 || this.#end - this.#start < 4 + this.#length()) break;
     }
     const opener = this.#opener;
-    if (!opener) return bodies;
-    return await Promise.all(bodies.map((body, i) => opener.open(prefixes[i], body)));
+    if (!opener) return units;
+    const records = await Promise.all(units.map((unit, i) => opener.open(prefixes[i], unit)));
+    const bodies: Uint8Array[] = [];
+    for (const record of records) _splitRecord(record, bodies);
+    return bodies;
   }
 
   #length(): number {
     const b = this.#buf;
     const s = this.#start;
     const len = ((b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8) | b[s + 3]) >>> 0;
-    const limit = this.#opener ? MAX_FRAME_BYTES + 16 : MAX_FRAME_BYTES;
+    const limit = this.#opener ? _MAX_RECORD_BYTES + _TAG_BYTES : MAX_FRAME_BYTES;
     if (len > limit) throw new Error(`frame of ${len} bytes exceeds the limit of ${MAX_FRAME_BYTES}`);
     return len;
   }
@@ -209,12 +251,8 @@ export class FrameTransport {
         this.#spare = null;
         let chunk: Uint8Array = batch.buf.subarray(0, batch.len);
         if (this.#sealer) {
-          const sealed: Promise<Uint8Array>[] = [];
-          for (let i = 0; i < batch.starts.length; i++) {
-            const end = i + 1 < batch.starts.length ? batch.starts[i + 1] : batch.len;
-            sealed.push(this.#sealer.seal(batch.buf.subarray(batch.starts[i] + 4, end)));
-          }
-          chunk = _concat(await Promise.all(sealed));
+          const sealer = this.#sealer;
+          chunk = _concat(await Promise.all(_records(batch).map((r) => sealer.seal(r))));
         }
         let off = 0;
         while (off < chunk.length) off += await this.#conn.write(chunk.subarray(off));
