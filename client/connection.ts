@@ -8,6 +8,7 @@ import { CircuitError, ConnectionError } from "./errors.ts";
 import { decodeFrame, encodeBodyShared, encodeDataHead, ErrorKind, type Frame, T } from "./frame.ts";
 import type { OpName, Ops } from "./ops.ts";
 import type { FrameTransport } from "./transport.ts";
+import { after, every } from "./deadlines.ts";
 
 /**
  * Bytes a stream's producer may send before the consumer acknowledges any (SPEC §11.4:
@@ -100,7 +101,7 @@ export class Connection {
   #limiter?: ConnectionInit["limiter"];
   #lastRx = Date.now();
   #lastTx = Date.now();
-  #pinger: ReturnType<typeof setInterval> | undefined;
+  #stopPinger: () => void = () => {};
   #isClosed = false;
   #resolveClosed!: () => void;
   #closeReason = "connection lost";
@@ -119,12 +120,12 @@ export class Connection {
 
   /** Starts the read loop and keep-alive. */
   start(): void {
-    this.#pinger = setInterval(() => {
+    this.#stopPinger = every(_PING_INTERVAL_MS, () => {
       const now = Date.now();
       if (now - this.#lastRx > _IDLE_LIMIT_MS) this.close("connection lost");
       // Only an idle connection needs a ping: any frame proves this side alive to the peer.
       else if (now - this.#lastTx >= _PING_INTERVAL_MS - _PING_SLACK_MS) this._send([T.Ping]);
-    }, _PING_INTERVAL_MS);
+    });
     this.#readLoop();
   }
 
@@ -251,9 +252,9 @@ export class Connection {
     return new Promise<R>((resolve, reject) => {
       const { signal, timeoutMs } = opts;
       if (signal?.aborted) return reject(signal.reason);
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let cancelTimer: (() => void) | undefined;
       const cleanup = () => {
-        if (timer !== undefined) clearTimeout(timer);
+        cancelTimer?.();
         signal?.removeEventListener("abort", onAbort);
       };
       const onAbort = () => {
@@ -280,11 +281,11 @@ export class Connection {
       onId?.(id);
       signal?.addEventListener("abort", onAbort, { once: true });
       if (timeoutMs !== undefined) {
-        timer = setTimeout(() => {
+        cancelTimer = after(timeoutMs, () => {
           cleanup();
           this.#cancel(id);
           reject(new ConnectionError(`timed out after ${Math.round(timeoutMs / 1000)}s`));
-        }, timeoutMs);
+        });
       }
     });
   }
@@ -430,7 +431,7 @@ export class Connection {
     if (this.#isClosed) return;
     this.#isClosed = true;
     this.#closeReason = reason;
-    clearInterval(this.#pinger);
+    this.#stopPinger();
     this.#t.close();
     const out = [...this.#out.values()];
     this.#out.clear();
@@ -618,15 +619,16 @@ export class IncomingCall {
       let finished = false;
       let granted = STREAM_WINDOW;
       let ended = false;
+      let failed = false;
       const finish = (err?: unknown) => {
         if (finished) return;
         finished = true;
         signal.removeEventListener("abort", onAbort);
-        if (err === undefined) resolve();
-        else {
-          sink.release();
-          reject(err);
-        }
+        if (err === undefined) return resolve();
+        // Bytes that already arrived are still delivered (SPEC §5 stdin: a writer killed
+        // midway loses nothing it sent); then the sink is released for the next writer.
+        chain.then(() => sink.release(), () => sink.release());
+        reject(err);
       };
       const onAbort = () => finish(signal.reason);
       signal.addEventListener("abort", onAbort, { once: true });
@@ -637,21 +639,26 @@ export class IncomingCall {
           granted -= bytes.length;
           if (granted < 0) return finish(new CircuitError("stream credit exceeded"));
           chain = chain.then(async () => {
-            if (finished) return;
-            await sink.write(bytes, signal);
+            if (failed) return;
+            await sink.write(bytes);
             granted += bytes.length;
             // After the end, the result says everything was taken: no credit needed.
             if (!ended) this.sendStream(T.Credit, bytes.length);
           });
-          chain.catch(finish);
+          chain = chain.catch((err) => {
+            failed = true;
+            finish(err);
+          });
         } else if (f[0] === T.End) {
           ended = true;
           chain = chain.then(async () => {
             if (finished) return;
             await sink.close();
             finish();
+          }).catch((err) => {
+            failed = true;
+            finish(err);
           });
-          chain.catch(finish);
         }
       };
       if (signal.aborted) return onAbort();

@@ -8,6 +8,7 @@ import { CircuitError, ConnectionError } from "./errors.ts";
 import { dialHandshake } from "./handshake.ts";
 import { FrameTransport } from "./transport.ts";
 import { parseCircuitUrl } from "./url.ts";
+import { after } from "./deadlines.ts";
 
 /** Connect plus handshake must finish within this time (SPEC §4.6). */
 export const DIAL_TIMEOUT_MS = 5_000;
@@ -38,10 +39,10 @@ export async function connect(url: string, opts: DialOptions = {}): Promise<Conn
   const u = parseCircuitUrl(url);
   let socket: Deno.TcpConn | null = null;
   let timedOut = false;
-  const timer = setTimeout(() => {
+  const cancelTimer = after(DIAL_TIMEOUT_MS, () => {
     timedOut = true;
     socket?.close();
-  }, DIAL_TIMEOUT_MS);
+  });
   const onAbort = () => socket?.close();
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   try {
@@ -80,7 +81,7 @@ export async function connect(url: string, opts: DialOptions = {}): Promise<Conn
     conn.start();
     return conn;
   } finally {
-    clearTimeout(timer);
+    cancelTimer();
     opts.signal?.removeEventListener("abort", onAbort);
   }
 }

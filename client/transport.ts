@@ -35,7 +35,9 @@ function _records(batch: _Batch): Uint8Array[] {
   let from = 0;
   for (let i = 1; i <= batch.starts.length; i++) {
     const end = i < batch.starts.length ? batch.starts[i] : batch.len;
-    const next = i < batch.starts.length ? (i + 1 < batch.starts.length ? batch.starts[i + 1] : batch.len) : end;
+    const next = i < batch.starts.length
+      ? (i + 1 < batch.starts.length ? batch.starts[i + 1] : batch.len)
+      : end;
     if (i === batch.starts.length || next - from > _MAX_RECORD_BYTES) {
       out.push(batch.buf.subarray(from, end));
       from = end;
@@ -49,7 +51,8 @@ function _splitRecord(record: Uint8Array, bodies: Uint8Array[]): void {
   let off = 0;
   while (off < record.length) {
     if (record.length - off < 4) throw new Error("sealed record ends inside a frame header");
-    const len = ((record[off] << 24) | (record[off + 1] << 16) | (record[off + 2] << 8) | record[off + 3]) >>> 0;
+    const len = ((record[off] << 24) | (record[off + 1] << 16) | (record[off + 2] << 8) | record[off + 3]) >>>
+      0;
     if (len > MAX_FRAME_BYTES || off + 4 + len > record.length) throw new Error("bad frame in sealed record");
     bodies.push(record.subarray(off + 4, off + 4 + len));
     off += 4 + len;

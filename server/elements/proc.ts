@@ -108,7 +108,7 @@ export class ProcElement implements Element {
     }
     this.#pid = child.pid;
     this.#phase = "running";
-    this.started = _SETSID === null ? Promise.resolve() : _leadsGroup(child.pid);
+    this.started = _setsid() === null ? Promise.resolve() : _leadsGroup(child.pid);
     this.stdin = new PipeSink(child.stdin);
     // Awaiting the status reaps the child, so no process of ours is ever left a zombie.
     const exited = child.status.then((status) => this.#exited(status));
@@ -359,7 +359,13 @@ function _executable(cmd: Cmd): string {
  * fork() the whole server to do it, which costs the server's page tables: ~15 ms per process on
  * a server of 50 MB instead of ~1 ms.
  */
-const _SETSID = _findSetsid();
+let _setsidPath: string | null | undefined;
+
+// Looked up on first use, not at import: the CLI's client commands load this module too.
+function _setsid(): string | null {
+  if (_setsidPath === undefined) _setsidPath = _findSetsid();
+  return _setsidPath;
+}
 
 function _findSetsid(): string | null {
   if (Deno.build.os !== "linux") return null;
@@ -378,13 +384,14 @@ function _findSetsid(): string | null {
 function _spawn(cmd: Cmd): Deno.ChildProcess {
   const exe = _executable(cmd);
   const options = _options(cmd);
-  if (_SETSID === null) return new Deno.Command(exe, { ...options, detached: true }).spawn();
+  const setsid = _setsid();
+  if (setsid === null) return new Deno.Command(exe, { ...options, detached: true }).spawn();
   // setsid(1) would report an exec failure as its own exit status, so check first what the
   // kernel would refuse (a missing working directory is left to the spawn, which names it).
   if (cmd.Dir === "" || _exists(cmd.Dir)) {
     _checkExecutable(exe.startsWith("/") ? exe : `${cmd.Dir || "."}/${exe}`);
   }
-  return new Deno.Command(_SETSID, { ...options, args: [exe, ...cmd.Args] }).spawn();
+  return new Deno.Command(setsid, { ...options, args: [exe, ...cmd.Args] }).spawn();
 }
 
 /** How long to wait for setsid(1) to make the child a group leader: a few exec times. */

@@ -1,0 +1,76 @@
+/**
+ * Coarse timers for the client side: call and dial time-outs and keep-alive ticks.
+ *
+ * Deno's global `setTimeout` loads its Node-compatible timer layer on first use, which costs a
+ * short-lived CLI command about 10 ms at start. `AbortSignal.timeout` does not, so one shared
+ * tick built on it serves every deadline: O(1) native timers however many calls are pending.
+ *
+ * @module
+ */
+
+/**
+ * How often pending deadlines are checked. The time-outs served (seconds) need no finer grain;
+ * a coarser tick means fewer wake-ups.
+ */
+const _TICK_MS = 50;
+
+const _pending = new Set<{ at: number; fn: () => void }>();
+let _ticking = false;
+
+function _tick(): void {
+  const now = performance.now();
+  for (const d of _pending) {
+    if (d.at <= now) {
+      _pending.delete(d);
+      d.fn();
+    }
+  }
+  if (_pending.size === 0) {
+    _ticking = false;
+    return;
+  }
+  AbortSignal.timeout(_TICK_MS).addEventListener("abort", _tick, { once: true });
+}
+
+/**
+ * Calls `fn` once, about `ms` milliseconds from now (within one tick); returns a function that
+ * cancels it. Like an unreferenced timer, a pending deadline alone does not keep the process
+ * alive.
+ *
+ * @example
+ * ```ts
+ * import { after } from "./deadlines.ts";
+ * const cancel = after(1000, () => console.log("late"));
+ * cancel();
+ * ```
+ */
+export function after(ms: number, fn: () => void): () => void {
+  const d = { at: performance.now() + ms, fn };
+  _pending.add(d);
+  if (!_ticking) {
+    _ticking = true;
+    AbortSignal.timeout(Math.min(ms, _TICK_MS)).addEventListener("abort", _tick, { once: true });
+  }
+  return () => {
+    _pending.delete(d);
+  };
+}
+
+/**
+ * Calls `fn` every `ms` milliseconds until the returned function is called.
+ *
+ * @example
+ * ```ts
+ * import { every } from "./deadlines.ts";
+ * const stop = every(5000, () => console.log("tick"));
+ * stop();
+ * ```
+ */
+export function every(ms: number, fn: () => void): () => void {
+  let cancel = after(ms, tick);
+  function tick() {
+    fn();
+    cancel = after(ms, tick);
+  }
+  return () => cancel();
+}
