@@ -533,8 +533,15 @@ async function keyedConnection(server: TestServer, key: Uint8Array) {
   const { keys } = await dialHandshake(t, `${worker}/${pid}`, { role: "client", from: "", id: "", key });
   const sealer = keys!.sealerFor("dialer");
   const opener = keys!.openerFor("dialer");
-  const call = (id: number) => sealer.seal(encode([T.Call, id, "view", {}]));
-  /** Reads one sealed frame and opens it, or returns null when the server closed the connection. */
+  // A sealed record holds whole frames, each with its length prefix (docs/PROTOCOL.md).
+  const call = (id: number) => {
+    const body = encode([T.Call, id, "view", {}]);
+    const record = new Uint8Array(4 + body.length);
+    new DataView(record.buffer).setUint32(0, body.length);
+    record.set(body, 4);
+    return sealer.seal(record);
+  };
+  /** Reads one sealed record and returns its first frame, or null when the server closed the connection. */
   const reply = async (): Promise<unknown> => {
     const head = new Uint8Array(4);
     for (let off = 0; off < 4;) {
@@ -548,7 +555,9 @@ async function keyedConnection(server: TestServer, key: Uint8Array) {
       if (n === null) return null;
       off += n;
     }
-    return decodeFrame(await opener.open(head, body));
+    const record = await opener.open(head, body);
+    const len = new DataView(record.buffer, record.byteOffset).getUint32(0);
+    return decodeFrame(record.subarray(4, 4 + len));
   };
   const write = async (b: Uint8Array) => {
     for (let off = 0; off < b.length;) off += await conn.write(b.subarray(off));
