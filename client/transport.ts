@@ -68,8 +68,8 @@ const _MAX_PENDING_WRITE = 64 * 1024 * 1024;
 /** A written batch buffer is kept for reuse unless it grew beyond this (a burst's memory is returned). */
 const _SPARE_LIMIT = 4 * 1024 * 1024;
 
-/** First size of a batch buffer: a window's worth of data frames fits without growing. */
-const _BATCH_INITIAL = 320 * 1024;
+/** First size of a batch buffer: small, so a short-lived CLI allocates little; it grows to fit (doubling) and is reused. */
+const _BATCH_INITIAL = 16 * 1024;
 
 /** Frames queued for one write: their bytes back to back, and where each frame starts. */
 class _Batch {
