@@ -5,6 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { dig } from "./_dig.ts";
 import { assertErr, circuit, type RunResult, TestServer } from "./_harness.ts";
 
 /** Generous bound for a command that must not block; a hang then fails the test instead of stalling it. */
@@ -35,48 +36,6 @@ function freePort(): number {
       udp.close();
     }
   }
-}
-
-/** What a test needs of one `dig` run. */
-interface Dig {
-  status: string;
-  flags: string[];
-  /** Answer records, fields separated by one TAB. */
-  answer: string[];
-  authority: string[];
-  /** `UDP` or `TCP`: how the final answer came. */
-  transport: string;
-  raw: string;
-}
-
-/** Runs `dig @127.0.0.1 -p <port> +norecurse <args>` and parses its default output. */
-async function dig(port: number, ...args: string[]): Promise<Dig> {
-  const out = await new Deno.Command("dig", {
-    // One try of 2 s: a lost or unanswered query fails the test instead of being retried away.
-    args: ["@127.0.0.1", "-p", String(port), "+norecurse", "+time=2", "+tries=1", ...args],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const raw = new TextDecoder().decode(out.stdout);
-  assert.ok(out.success, `dig ${args.join(" ")} failed:\n${raw}${new TextDecoder().decode(out.stderr)}`);
-  const lines = raw.split("\n");
-  const section = (title: string) => {
-    const start = lines.indexOf(`;; ${title} SECTION:`);
-    if (start < 0) return [];
-    // dig pads fields with a variable number of TABs
-    return lines.slice(start + 1, lines.indexOf("", start)).map((l) =>
-      l.split("\t").filter((f) => f !== "").join("\t")
-    );
-  };
-  return {
-    status: /status: ([A-Z]+)/.exec(raw)?.[1] ?? "",
-    flags: (/;; flags: ([a-z ]*);/.exec(raw)?.[1] ?? "").split(" ").filter((f) => f !== ""),
-    answer: section("ANSWER"),
-    authority: section("AUTHORITY"),
-    transport: /;; SERVER: .*\((UDP|TCP)\)/.exec(raw)?.[1] ?? "",
-    raw,
-  };
 }
 
 /** A fresh temp dir and one server, both gone afterwards. */

@@ -7,6 +7,7 @@ import { CircuitError } from "../client/errors.ts";
 import { DnsListener } from "../server/dns/listener.ts";
 import { NameserverElement } from "../server/elements/dns.ts";
 import type { ElementContext } from "../server/elements/element.ts";
+import { dig } from "./_dig.ts";
 
 function testContext(): ElementContext & { logs: string[] } {
   return {
@@ -21,44 +22,6 @@ function testContext(): ElementContext & { logs: string[] } {
 
 function portOf(address: string): number {
   return Number(address.slice(address.lastIndexOf(":") + 1));
-}
-
-interface Dig {
-  status: string;
-  flags: string[];
-  answer: string[];
-  authority: string[];
-  /** `UDP` or `TCP`: how the final answer came. */
-  transport: string;
-  raw: string;
-}
-
-/** Runs `dig @127.0.0.1 -p <port> +norecurse <args>` and parses its default output. */
-async function dig(port: number, ...args: string[]): Promise<Dig> {
-  const out = await new Deno.Command("dig", {
-    args: ["@127.0.0.1", "-p", String(port), "+norecurse", "+time=2", "+tries=1", ...args],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const raw = new TextDecoder().decode(out.stdout);
-  assert.ok(out.success, `dig ${args.join(" ")} failed:\n${raw}${new TextDecoder().decode(out.stderr)}`);
-  const section = (title: string) => {
-    const lines = raw.split("\n");
-    const start = lines.indexOf(`;; ${title} SECTION:`);
-    if (start < 0) return [];
-    const end = lines.indexOf("", start);
-    // dig pads with a variable number of TABs; the records proper have one between fields
-    return lines.slice(start + 1, end).map((l) => l.split("\t").filter((f) => f !== "").join("\t"));
-  };
-  return {
-    status: /status: ([A-Z]+)/.exec(raw)?.[1] ?? "",
-    flags: (/;; flags: ([a-z ]*);/.exec(raw)?.[1] ?? "").split(" ").filter((f) => f !== ""),
-    answer: section("ANSWER"),
-    authority: section("AUTHORITY"),
-    transport: /;; SERVER: .*\((UDP|TCP)\)/.exec(raw)?.[1] ?? "",
-    raw,
-  };
 }
 
 const A29_RECORDS = [
