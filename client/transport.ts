@@ -141,9 +141,9 @@ export class FrameTransport {
    */
   async read(): Promise<Uint8Array | null> {
     if (this.#opener) throw new Error("read() is for the handshake; use readBatch()");
-    if (!await this.#fill(4, true)) return null;
+    if (!await this.#fill(4)) return null;
     const len = this.#length();
-    if (!await this.#fill(4 + len, false)) throw new Error("connection closed inside a frame");
+    if (!await this.#fill(4 + len)) throw new Error("connection closed inside a frame");
     const body = this.#buf.subarray(this.#start + 4, this.#start + 4 + len);
     this.#start += 4 + len;
     return body;
@@ -156,9 +156,9 @@ export class FrameTransport {
    * their frames returned in order.
    */
   async readBatch(): Promise<Uint8Array[] | null> {
-    if (!await this.#fill(4, true)) return null;
+    if (!await this.#fill(4)) return null;
     const first = this.#length();
-    if (!await this.#fill(4 + first, false)) throw new Error("connection closed inside a frame");
+    if (!await this.#fill(4 + first)) throw new Error("connection closed inside a frame");
     const prefixes: Uint8Array[] = [];
     const units: Uint8Array[] = [];
     for (;;) {
@@ -185,8 +185,11 @@ export class FrameTransport {
     return len;
   }
 
-  /** Ensures `need` unread bytes are buffered; false at EOF (before any byte when `atBoundary`). */
-  async #fill(need: number, atBoundary: boolean): Promise<boolean> {
+  /**
+   * Ensures `need` unread bytes are buffered. Returns false at a clean end of stream (nothing
+   * unread); throws when the stream ends inside a frame.
+   */
+  async #fill(need: number): Promise<boolean> {
     if (this.#end - this.#start >= need) return true;
     if (this.#buf.length - this.#start < need) {
       // Bodies handed out are views into the old buffer, so move the tail to a fresh one
@@ -200,8 +203,8 @@ export class FrameTransport {
     while (this.#end - this.#start < need) {
       const n = await this.#conn.read(this.#buf.subarray(this.#end));
       if (n === null) {
-        if (atBoundary && this.#end === this.#start) return false;
-        return false;
+        if (this.#end === this.#start) return false;
+        throw new Error("connection closed inside a frame");
       }
       this.#end += n;
     }
