@@ -11,6 +11,7 @@
  * @module
  */
 import { dial } from "../mod.ts";
+import { freePort } from "../tests/_dig.ts";
 import { circuit, CLI, PERMISSIONS, QUIET_ENV, TestServer } from "../tests/_harness.ts";
 
 const _SCALE = Number(Deno.env.get("BENCH_SCALE") ?? "1");
@@ -104,12 +105,12 @@ export async function benchDnsDocker(): Promise<BenchRow[]> {
 type _Row = (what: string, value: string, target: string) => void;
 
 async function _benchDns(server: TestServer, dir: string, row: _Row): Promise<void> {
-  const elementPort = _freePort();
+  const elementPort = freePort();
   const anchor = `${server.serverAnchor}/bench/dns`;
   await _cli(server, "mkdns", [anchor, `127.0.0.1:${elementPort}`]);
   for (const rr of _RECORDS) await _cli(server, "set", [anchor, rr]);
 
-  const dnsmasqPort = _freePort();
+  const dnsmasqPort = freePort();
   const dnsmasq = new Deno.Command("dnsmasq", {
     args: [
       "--no-daemon",
@@ -310,22 +311,6 @@ async function _untilAnswers(port: number, child: Deno.ChildProcess): Promise<vo
 async function _cli(server: TestServer, cmd: string, args: string[], stdin?: string): Promise<void> {
   const r = await circuit([cmd, "-d", server.url, ...args], { stdin });
   if (r.code !== 0) throw new Error(`circuit ${cmd} ${args.join(" ")}: ${r.stderr.trim()}`);
-}
-
-/** A port free for both UDP and TCP on 127.0.0.1 right now. */
-function _freePort(): number {
-  for (;;) {
-    const udp = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
-    const port = (udp.addr as Deno.NetAddr).port;
-    try {
-      Deno.listen({ hostname: "127.0.0.1", port }).close();
-      return port;
-    } catch {
-      // its TCP twin is taken: try another
-    } finally {
-      udp.close();
-    }
-  }
 }
 
 /** Installs dnsperf and dnsmasq's executable (not its system service) when missing. */

@@ -1,6 +1,6 @@
 /**
- * The real `dig` (Debian's bind9-dnsutils) run against a name server on 127.0.0.1, and its
- * default output parsed: what the DNS tests assert on.
+ * DNS test helpers: the real `dig` (Debian's bind9-dnsutils) run against a name server on
+ * 127.0.0.1 with its default output parsed, the records of SPEC §12 A29, and a free port.
  *
  * @module
  */
@@ -44,4 +44,33 @@ export async function dig(port: number, ...args: string[]): Promise<Dig> {
     transport: /;; SERVER: .*\((UDP|TCP)\)/.exec(raw)?.[1] ?? "",
     raw,
   };
+}
+
+/** The records SPEC §12 A29 sets. */
+export const A29_RECORDS: readonly string[] = [
+  "ex.org. 300 IN A 192.0.2.1",
+  "ex.org. IN AAAA 2001:db8::1",
+  "ex.org. IN MX 10 mail.ex.org.",
+  "ex.org. IN NS ns1.ex.org.",
+  'ex.org. IN TXT "hello world"',
+  "ex.org. IN SOA ns1.ex.org. admin.ex.org. 1 7200 3600 1209600 300",
+  "www.ex.org. IN CNAME ex.org.",
+  "_sip._tcp.ex.org. IN SRV 10 60 5060 sip.ex.org.",
+  "1.2.0.192.in-addr.arpa. IN PTR ex.org.",
+];
+
+/** A port that is free for both UDP and TCP on 127.0.0.1 right now (§12's `$P`). */
+export function freePort(): number {
+  for (;;) {
+    const udp = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+    const port = (udp.addr as Deno.NetAddr).port;
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch {
+      // the TCP twin is taken: try another
+    } finally {
+      udp.close();
+    }
+  }
 }

@@ -369,3 +369,14 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** Generous bound for a client command that must not block: a hang then fails the test instead of stalling it. */
+export const CLIENT_TIMEOUT_MS = 30_000;
+
+/** Runs `circuit <cmd> -d <server URL> <rest>`, as §12 runs every client command. */
+export function clientOf(
+  server: TestServer,
+): (cmd: string, rest?: string[], opts?: CircuitOptions) => Promise<RunResult> {
+  return (cmd, rest = [], opts = {}) =>
+    circuit([cmd, "-d", server.url, ...rest], { timeoutMs: CLIENT_TIMEOUT_MS, ...opts });
+}

@@ -8,7 +8,7 @@ import {
   assertErr,
   assertUsage,
   circuit,
-  type CircuitOptions,
+  clientOf,
   follow,
   type Followed,
   type RunResult,
@@ -16,14 +16,8 @@ import {
   TestServer,
 } from "./_harness.ts";
 
-/** Generous bound for a command that must not block; a hang then fails the test instead of stalling it. */
-const _CMD_TIMEOUT_MS = 30_000;
-
 /** Runs `circuit <cmd> -d <server URL> <rest>`, as §12 runs every client command. */
-function on(server: TestServer) {
-  return (cmd: string, rest: string[] = [], opts: CircuitOptions = {}): Promise<RunResult> =>
-    circuit([cmd, "-d", server.url, ...rest], { timeoutMs: _CMD_TIMEOUT_MS, ...opts });
-}
+const on = clientOf;
 
 function ok(r: RunResult, what: string): RunResult {
   assert.equal(r.code, 0, `${what}: exit ${r.code}, stderr ${JSON.stringify(r.stderr)}`);

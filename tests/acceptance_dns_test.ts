@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { dig } from "./_dig.ts";
+import { A29_RECORDS, dig, freePort } from "./_dig.ts";
 import { assertErr, circuit, type RunResult, TestServer } from "./_harness.ts";
 
 /** Generous bound for a command that must not block; a hang then fails the test instead of stalling it. */
@@ -20,22 +20,6 @@ function on(server: TestServer) {
 /** Success with nothing printed, as `mkdns`, `set`, `unset` and `scrub` succeed. */
 function assertQuiet(r: RunResult, what: string): void {
   assert.deepEqual(r, { code: 0, stdout: "", stderr: "" }, what);
-}
-
-/** A port that is free for both UDP and TCP on 127.0.0.1 right now (§12's `$P`). */
-function freePort(): number {
-  for (;;) {
-    const udp = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
-    const port = (udp.addr as Deno.NetAddr).port;
-    try {
-      Deno.listen({ hostname: "127.0.0.1", port }).close();
-      return port;
-    } catch {
-      // the TCP twin is taken: try another
-    } finally {
-      udp.close();
-    }
-  }
 }
 
 /** A fresh temp dir and one server, both gone afterwards. */
@@ -132,18 +116,6 @@ Deno.test("A23: mkdns, set, peek, dig, unset, address in use and rebinding after
   });
 });
 
-const _A29_RECORDS = [
-  "ex.org. 300 IN A 192.0.2.1",
-  "ex.org. IN AAAA 2001:db8::1",
-  "ex.org. IN MX 10 mail.ex.org.",
-  "ex.org. IN NS ns1.ex.org.",
-  'ex.org. IN TXT "hello world"',
-  "ex.org. IN SOA ns1.ex.org. admin.ex.org. 1 7200 3600 1209600 300",
-  "www.ex.org. IN CNAME ex.org.",
-  "_sip._tcp.ex.org. IN SRV 10 60 5060 sip.ex.org.",
-  "1.2.0.192.in-addr.arpa. IN PTR ex.org.",
-];
-
 /** The six records of `ex.org.` in insertion order, as dig prints them. */
 const _EX_ORG = {
   A: "ex.org.\t300\tIN\tA\t192.0.2.1",
@@ -160,7 +132,7 @@ Deno.test("A29: records of every type set through the CLI are answered by type o
     const dns = `${a.serverAnchor}/dns`;
     const port = freePort();
     assertQuiet(await cli("mkdns", dns, `127.0.0.1:${port}`), "mkdns");
-    for (const rr of _A29_RECORDS) assertQuiet(await cli("set", dns, rr), `set ${rr}`);
+    for (const rr of A29_RECORDS) assertQuiet(await cli("set", dns, rr), `set ${rr}`);
 
     for (const [type, record] of Object.entries(_EX_ORG)) {
       for (const [flag, transport] of _TRANSPORTS) {

@@ -9,8 +9,9 @@ import {
   assertErr,
   assertUsage,
   circuit,
-  type CircuitOptions,
   CLI,
+  CLIENT_TIMEOUT_MS,
+  clientOf,
   eventually,
   PERMISSIONS,
   QUIET_ENV,
@@ -18,14 +19,8 @@ import {
   TestServer,
 } from "./_harness.ts";
 
-/** Generous bound for a command that must not block; a hang then fails the test instead of stalling it. */
-const _CMD_TIMEOUT_MS = 30_000;
-
 /** Runs `circuit <cmd> -d <server URL> <rest>`, as §12 runs every client command. */
-function on(server: TestServer) {
-  return (cmd: string, rest: string[] = [], opts: CircuitOptions = {}): Promise<RunResult> =>
-    circuit([cmd, "-d", server.url, ...rest], { timeoutMs: _CMD_TIMEOUT_MS, ...opts });
-}
+const on = clientOf;
 
 /** Runs `fn` and returns its result with the wall time it took. */
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
@@ -117,7 +112,7 @@ Deno.test("A1: circuit start prints one URL line, logs its startup and advertise
         async () => {
           const [r, ms] = await timed(() =>
             circuit(["start", "-a", `127.0.0.1:${parts(url).port}`, "-var", `${dir}/busy`], {
-              timeoutMs: _CMD_TIMEOUT_MS,
+              timeoutMs: CLIENT_TIMEOUT_MS,
             })
           );
           assert.equal(r.code, 1, r.stderr);
@@ -164,7 +159,7 @@ Deno.test("A1: circuit start prints one URL line, logs its startup and advertise
 
     await t.step("-if nosuch0 fails: interface nosuch0 not found", async () => {
       const r = await circuit(["start", "-if", "nosuch0", "-var", `${dir}/nosuch`], {
-        timeoutMs: _CMD_TIMEOUT_MS,
+        timeoutMs: CLIENT_TIMEOUT_MS,
       });
       assertErr(r, "interface nosuch0 not found", { banner: true });
       assert.equal(r.stdout, "");
@@ -172,7 +167,7 @@ Deno.test("A1: circuit start prints one URL line, logs its startup and advertise
 
     await t.step("-a together with -if is a usage error (exit 2)", async () => {
       const r = await circuit(["start", "-a", "127.0.0.1:0", "-if", "lo", "-var", `${dir}/both`], {
-        timeoutMs: _CMD_TIMEOUT_MS,
+        timeoutMs: CLIENT_TIMEOUT_MS,
       });
       assert.equal(r.code, 2, r.stderr);
       assert.equal(r.stdout, "");
@@ -206,7 +201,7 @@ Deno.test("A2: the var dir holds the lock and the ops log; a locked var dir refu
     const startedAt = Date.now();
 
     await t.step("a second server on the same var dir fails: obtain lock", async () => {
-      const r = await circuit(["start", "-a", "127.0.0.1:0", "-var", v], { timeoutMs: _CMD_TIMEOUT_MS });
+      const r = await circuit(["start", "-a", "127.0.0.1:0", "-var", v], { timeoutMs: CLIENT_TIMEOUT_MS });
       assertErr(r, "obtain lock", { banner: true });
       assert.equal(r.stdout, "");
     });
@@ -236,7 +231,7 @@ Deno.test("A2: the var dir holds the lock and the ops log; a locked var dir refu
     // fast while still showing the lock is held, not just taken at startup.
     await t.step("the var dir is still locked 5 s later", async () => {
       await new Promise((r) => setTimeout(r, Math.max(0, startedAt + 5000 - Date.now())));
-      const r = await circuit(["start", "-a", "127.0.0.1:0", "-var", v], { timeoutMs: _CMD_TIMEOUT_MS });
+      const r = await circuit(["start", "-a", "127.0.0.1:0", "-var", v], { timeoutMs: CLIENT_TIMEOUT_MS });
       assertErr(r, "obtain lock", { banner: true });
     });
 
@@ -425,7 +420,7 @@ Deno.test("A25: dial resolution, usage errors and help", async (t) => {
     const a = await TestServer.start(dir);
     servers.push(a);
     const xa = a.serverAnchor;
-    const opts = { timeoutMs: _CMD_TIMEOUT_MS };
+    const opts = { timeoutMs: CLIENT_TIMEOUT_MS };
 
     await t.step("a malformed -d URL fails: is not a valid circuit address", async () => {
       assertErr(await circuit(["ls", "-d", "circuit://bad", "/"], opts), "is not a valid circuit address");

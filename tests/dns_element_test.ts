@@ -7,7 +7,7 @@ import { CircuitError } from "../client/errors.ts";
 import { DnsListener } from "../server/dns/listener.ts";
 import { NameserverElement } from "../server/elements/dns.ts";
 import type { ElementContext } from "../server/elements/element.ts";
-import { dig } from "./_dig.ts";
+import { A29_RECORDS, dig } from "./_dig.ts";
 
 function testContext(): ElementContext & { logs: string[] } {
   return {
@@ -23,18 +23,6 @@ function testContext(): ElementContext & { logs: string[] } {
 function portOf(address: string): number {
   return Number(address.slice(address.lastIndexOf(":") + 1));
 }
-
-const A29_RECORDS = [
-  "ex.org. 300 IN A 192.0.2.1",
-  "ex.org. IN AAAA 2001:db8::1",
-  "ex.org. IN MX 10 mail.ex.org.",
-  "ex.org. IN NS ns1.ex.org.",
-  'ex.org. IN TXT "hello world"',
-  "ex.org. IN SOA ns1.ex.org. admin.ex.org. 1 7200 3600 1209600 300",
-  "www.ex.org. IN CNAME ex.org.",
-  "_sip._tcp.ex.org. IN SRV 10 60 5060 sip.ex.org.",
-  "1.2.0.192.in-addr.arpa. IN PTR ex.org.",
-];
 
 const EX_ORG = {
   A: "ex.org.\t300\tIN\tA\t192.0.2.1",
