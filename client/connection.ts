@@ -16,6 +16,14 @@ import { after, every } from "./deadlines.ts";
  */
 export const STREAM_WINDOW = 256 * 1024;
 
+/**
+ * The window of output streams (`recv`, `read`: server to client). Larger than
+ * {@link STREAM_WINDOW} because it costs the server nothing (the bytes are buffered anyway) and
+ * keeps a stream moving while records are sealed and opened on a keyed connection; the client
+ * holds at most this much unread per stream.
+ */
+export const OUTPUT_WINDOW = 1024 * 1024;
+
 /** Largest payload of one data frame: four frames fill a window, so acks flow while data does. */
 export const DATA_CHUNK = 64 * 1024;
 
@@ -549,7 +557,7 @@ export class IncomingCall {
   }): Promise<void> {
     const signal = this.signal;
     return new Promise<void>((resolve, reject) => {
-      let credit = STREAM_WINDOW;
+      let credit = OUTPUT_WINDOW;
       let wake: (() => void) | null = null;
       let finished = false;
       const finish = (err?: unknown) => {

@@ -13,9 +13,9 @@ export interface ByteConn {
   close(): void;
 }
 
-/** Seals outgoing frame bodies into complete wire frames (prefix included). */
+/** Seals outgoing records; the result is what follows the record's length prefix on the wire. */
 export interface FrameSealer {
-  seal(body: Uint8Array): Promise<Uint8Array>;
+  sealBody(record: Uint8Array): Promise<Uint8Array>;
 }
 
 /** Opens incoming sealed frames; throws when one does not authenticate. */
@@ -68,8 +68,20 @@ const _MAX_PENDING_WRITE = 64 * 1024 * 1024;
 /** A written batch buffer is kept for reuse unless it grew beyond this (a burst's memory is returned). */
 const _SPARE_LIMIT = 4 * 1024 * 1024;
 
+/**
+ * Records read ahead and being opened (WebCrypto works on its own threads) while the frames of
+ * earlier ones are dispatched; bounds the sealed bytes held per connection to 8 records.
+ */
+const _OPENS_AHEAD = 8;
+
 /** First size of a batch buffer: small, so a short-lived CLI allocates little; it grows to fit (doubling) and is reused. */
 const _BATCH_INITIAL = 16 * 1024;
+
+/** A record being opened: its plaintext once WebCrypto is done. */
+interface _Opening {
+  opened: Promise<Uint8Array>;
+  plain: Uint8Array | null;
+}
 
 /** Frames queued for one write: their bytes back to back, and where each frame starts. */
 class _Batch {
@@ -111,6 +123,11 @@ export class FrameTransport {
   #flushing = false;
   #closed = false;
   #sealer: FrameSealer | null = null;
+  // Keyed input: records being opened, in arrival order, and the read ahead that finds more.
+  #opening: _Opening[] = [];
+  #ahead: Promise<boolean> | null = null;
+  // Sealed records of one write, gathered with their prefixes; reused, as fresh pages are costly.
+  #sealedOut = new Uint8Array(0);
   #opener: FrameOpener | null = null;
   #onWriteError: (err: unknown) => void = () => {};
 
@@ -152,28 +169,74 @@ export class FrameTransport {
   /**
    * Reads every frame that is available now (at least one, waiting for it), or `null` at a
    * clean end of stream. Once encrypted, the unit on the wire is a sealed record holding one or
-   * more whole frames (see {@link FrameTransport.encrypt}); records are opened concurrently and
-   * their frames returned in order.
+   * more whole frames (see {@link FrameTransport.encrypt}); records are opened concurrently, as
+   * they arrive, and their frames returned in order.
    */
   async readBatch(): Promise<Uint8Array[] | null> {
+    if (this.#opener) return this.#readOpened();
     if (!await this.#fill(4)) return null;
     const first = this.#length();
     if (!await this.#fill(4 + first)) throw new Error("connection closed inside a frame");
-    const prefixes: Uint8Array[] = [];
-    const units: Uint8Array[] = [];
+    const bodies: Uint8Array[] = [];
     for (;;) {
       const len = this.#length();
-      prefixes.push(this.#buf.subarray(this.#start, this.#start + 4));
-      units.push(this.#buf.subarray(this.#start + 4, this.#start + 4 + len));
+      bodies.push(this.#buf.subarray(this.#start + 4, this.#start + 4 + len));
       this.#start += 4 + len;
       if (this.#end - this.#start < 4 || this.#end - this.#start < 4 + this.#length()) break;
     }
-    const opener = this.#opener;
-    if (!opener) return units;
-    const records = await Promise.all(units.map((unit, i) => opener.open(prefixes[i], unit)));
-    const bodies: Uint8Array[] = [];
-    for (const record of records) _splitRecord(record, bodies);
     return bodies;
+  }
+
+  // The frames of the oldest record being opened. While it is decrypted the socket is read
+  // ahead and further records start opening, so decryption overlaps reading and dispatching.
+  async #readOpened(): Promise<Uint8Array[] | null> {
+    for (;;) {
+      if (this.#opening.length > 0) {
+        if (this.#ahead === null && this.#opening.length < _OPENS_AHEAD) this.#readAhead();
+        // The oldest record, and after it every following one already opened, in one batch.
+        const bodies: Uint8Array[] = [];
+        _splitRecord(await this.#opening.shift()!.opened, bodies);
+        while (this.#opening.length > 0 && this.#opening[0].plain !== null) {
+          _splitRecord(this.#opening.shift()!.plain!, bodies);
+        }
+        return bodies;
+      }
+      const ahead = this.#ahead ?? this.#readRecords();
+      this.#ahead = null;
+      if (!await ahead) return null;
+    }
+  }
+
+  #readAhead(): void {
+    const ahead = this.#readRecords();
+    this.#ahead = ahead;
+    // A successful read ahead is done with; an end or an error stays for #readOpened to report.
+    ahead.then((more) => {
+      if (more && this.#ahead === ahead) this.#ahead = null;
+    }, () => {});
+  }
+
+  // Reads at least one whole record and starts opening every whole record buffered; false at a
+  // clean end of stream. WebCrypto copies its input at once, so the buffer may then move on.
+  async #readRecords(): Promise<boolean> {
+    if (!await this.#fill(4)) return false;
+    const first = this.#length();
+    if (!await this.#fill(4 + first)) throw new Error("connection closed inside a frame");
+    const opener = this.#opener!;
+    for (;;) {
+      const len = this.#length();
+      const prefix = this.#buf.subarray(this.#start, this.#start + 4);
+      const entry: _Opening = {
+        opened: opener.open(prefix, this.#buf.subarray(this.#start + 4, this.#start + 4 + len)),
+        plain: null,
+      };
+      // Failures surface, in order, when the record is taken; until then they are not unhandled.
+      entry.opened.then((plain) => (entry.plain = plain), () => {});
+      this.#opening.push(entry);
+      this.#start += 4 + len;
+      if (this.#end - this.#start < 4 || this.#end - this.#start < 4 + this.#length()) break;
+    }
+    return true;
   }
 
   #length(): number {
@@ -258,7 +321,7 @@ export class FrameTransport {
         let chunk: Uint8Array = batch.buf.subarray(0, batch.len);
         if (this.#sealer) {
           const sealer = this.#sealer;
-          chunk = _concat(await Promise.all(_records(batch).map((r) => sealer.seal(r))));
+          chunk = this.#gather(await Promise.all(_records(batch).map((r) => sealer.sealBody(r))));
         }
         let off = 0;
         while (off < chunk.length) off += await this.#conn.write(chunk.subarray(off));
@@ -270,6 +333,29 @@ export class FrameTransport {
     } finally {
       this.#flushing = false;
     }
+  }
+
+  // Lays out `[u32 BE length][sealed body]` per record in the reused output buffer.
+  #gather(bodies: Uint8Array[]): Uint8Array {
+    let n = 0;
+    for (const body of bodies) n += 4 + body.length;
+    // A burst beyond the spare limit gets a buffer of its own, returned to the OS afterwards.
+    if (n > _SPARE_LIMIT) this.#sealedOut = new Uint8Array(0);
+    else if (this.#sealedOut.length < n) {
+      this.#sealedOut = new Uint8Array(Math.max(n, 2 * this.#sealedOut.length));
+    }
+    const out = n > _SPARE_LIMIT ? new Uint8Array(n) : this.#sealedOut;
+    let off = 0;
+    for (const body of bodies) {
+      const len = body.length;
+      out[off] = len >>> 24;
+      out[off + 1] = (len >>> 16) & 0xff;
+      out[off + 2] = (len >>> 8) & 0xff;
+      out[off + 3] = len & 0xff;
+      out.set(body, off + 4);
+      off += 4 + len;
+    }
+    return out.subarray(0, n);
   }
 
   #fail(err: unknown): void {
@@ -296,16 +382,4 @@ export class FrameTransport {
       await new Promise((r) => setTimeout(r, 1));
     }
   }
-}
-
-function _concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

@@ -4,6 +4,7 @@ import { generateKey, parseKeyText } from "../client/crypto/keys.ts";
 import { HandshakeKeys, newNonce, NONCE_BYTES } from "../client/crypto/handshake.ts";
 import { FrameOpener, FrameSealer, SEAL_OVERHEAD } from "../client/crypto/sealer.ts";
 import { discoveryKey, macPayload, verifyPayload } from "../client/crypto/discovery_mac.ts";
+import { FrameTransport } from "../client/transport.ts";
 
 const enc = new TextEncoder();
 const ID = "Q0123456789abcdef/4242";
@@ -350,4 +351,44 @@ Deno.test("the derivation, proofs, sealed frames and discovery MAC match golden 
     const mac = await macPayload(await discoveryKey(key), enc.encode('{"Origin":"client","Addr":""}'));
     assert.equal(hex(mac), "3101a2d7ddd0f040f2acedb7f3bd7749b3e2f96e363a61fe17adfd3668b935b9");
   });
+});
+
+Deno.test("a keyed FrameTransport hands out the frames of records in order and stops at the first forged one", async () => {
+  const key = await aesKey();
+  const sealer = new FrameSealer(key);
+  // Sixty records of one frame each (`[u32 BE length][body]` sealed), sent in one write so the
+  // reader opens many at once; record 40 is altered on the wire.
+  const wires: Uint8Array[] = [];
+  for (let i = 0; i < 60; i++) {
+    const body = enc.encode(`frame ${i}`);
+    const record = new Uint8Array(4 + body.length);
+    new DataView(record.buffer).setUint32(0, body.length);
+    record.set(body, 4);
+    const wire = await sealer.seal(record);
+    if (i === 40) wire[wire.length - 1] ^= 0x01;
+    wires.push(wire);
+  }
+  const all = new Uint8Array(wires.reduce((n, w) => n + w.length, 0));
+  wires.reduce((off, w) => (all.set(w, off), off + w.length), 0);
+
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  const dialed = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const server = await accepted;
+  const reader = new FrameTransport(dialed);
+  reader.encrypt(sealer, new FrameOpener(key));
+  await server.write(all);
+
+  const got: string[] = [];
+  await assert.rejects(async () => {
+    for (;;) {
+      const batch = await reader.readBatch();
+      if (batch === null) break;
+      for (const body of batch) got.push(new TextDecoder().decode(body));
+    }
+  }, ConnectionError);
+  assert.deepEqual(got, Array.from({ length: 40 }, (_, i) => `frame ${i}`));
+  reader.close();
+  server.close();
+  listener.close();
 });

@@ -64,10 +64,24 @@ export class FrameSealer {
   }
 
   /**
-   * Returns the complete wire bytes of one frame carrying `plain`. Rejects with a
-   * {@linkcode ConnectionError} once the counter is exhausted; the connection must then close.
+   * Returns the complete wire bytes of one frame carrying `plain`: its length prefix, then
+   * {@linkcode FrameSealer.sealBody}. Rejects as `sealBody` does.
    */
-  seal(plain: Uint8Array): Promise<Uint8Array> {
+  async seal(plain: Uint8Array): Promise<Uint8Array> {
+    const body = await this.sealBody(plain);
+    const wire = new Uint8Array(4 + body.length);
+    new DataView(wire.buffer).setUint32(0, body.length);
+    wire.set(body, 4);
+    return wire;
+  }
+
+  /**
+   * Returns what follows the length prefix on the wire for a frame carrying `plain`
+   * (ciphertext ‖ tag, `plain.length + SEAL_OVERHEAD` bytes; the prefix is that length). Rejects
+   * with a {@linkcode ConnectionError} once the counter is exhausted; the connection must then
+   * close.
+   */
+  sealBody(plain: Uint8Array): Promise<Uint8Array> {
     if (this.#next >= this.#maxFrames) {
       return Promise.reject(new ConnectionError("frame counter exhausted"));
     }
@@ -80,12 +94,8 @@ export class FrameSealer {
       this.#key,
       plain as Uint8Array<ArrayBuffer>,
     );
-    const done = Promise.all([sealed, this.#tail]).then(([body]) => {
-      const wire = new Uint8Array(4 + body.byteLength);
-      wire.set(prefix);
-      wire.set(new Uint8Array(body), 4);
-      return wire;
-    });
+    // No copy: the transport gathers the records of one write into its own reused buffer.
+    const done = Promise.all([sealed, this.#tail]).then(([body]) => new Uint8Array(body));
     this.#tail = done;
     return done;
   }
