@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import {
   assertErr,
   assertUsage,
-  circuit,
   clientOf,
   follow,
   type Followed,
