@@ -58,18 +58,18 @@ async function benchCore() {
       row("remote process round trip (median)", `${median(times).toFixed(3)} ms`, "< 1.2 ms");
     }
 
-    // 2. Channel messages per second: channel on C, sender dials A, receiver dials B.
-    {
+    // 2. Channel messages per second: channel on C, sender dials A, receiver dials B. Each client
+    // keeps `depth` operations in flight (order is still FIFO); the rate is latency-bound, so it is
+    // measured at 32 and, to show how it scales, at 128.
+    for (const depth of [32, 128]) {
       const n = Math.max(1000, Math.round(20000 * SCALE));
       const body = new Uint8Array(1024).fill(97);
-      const path = `${c.serverAnchor}/bench/chan`;
+      const path = `${c.serverAnchor}/bench/chan${depth}`;
       await client.walk(path).makeChan(1024);
       await using sendClient = await dial(a.url);
       await using recvClient = await dial(b.url);
       const sendChan = await sendClient.walk(path).get() as import("../mod.ts").Chan;
       const recvChan = await recvClient.walk(path).get() as import("../mod.ts").Chan;
-      // Several operations in flight per client hide the round trips; order is still FIFO.
-      const depth = 32;
       const t0 = performance.now();
       let sent = 0;
       let received = 0;
@@ -98,9 +98,9 @@ async function benchCore() {
       const secs = (performance.now() - t0) / 1000;
       if (bytes !== n * 1024) throw new Error(`channel bench received ${bytes} bytes, expected ${n * 1024}`);
       row(
-        "channel messages/s (1 KiB, cap 1024, chan on a third server)",
+        `channel messages/s (1 KiB, cap 1024, chan on a third server, ${depth} in flight per client)`,
         `${Math.round(n / secs)}`,
-        ">= 10000",
+        depth === 32 ? ">= 10000" : "reference",
       );
     }
 

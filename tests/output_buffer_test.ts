@@ -248,3 +248,29 @@ Deno.test("OutputBuffer moves 50 MB from a process to an acknowledging reader qu
   // 2-core machine yet fails for per-byte work or re-concatenating the queue on every read.
   assert.ok(seconds < 1, `50 MB took ${seconds.toFixed(2)} s`);
 });
+
+Deno.test("OutputBuffer: reused read buffers never change bytes a reader gets, across a reader change", async () => {
+  // 8.9 MB of distinct lines. The buffer fills to its limit first, so the pipe fills too and
+  // is read in full 64 KiB reads, whose buffers are reused once acknowledged.
+  const expected = Array.from({ length: 1_200_000 }, (_, i) => `${i + 1}\n`).join("");
+  const child = new Deno.Command("/usr/bin/seq", { args: ["1", "1200000"], stdout: "piped" }).spawn();
+  const out = new OutputBuffer("stdout");
+  const pumped = out.pump(child.stdout);
+  await new Promise((r) => setTimeout(r, 300));
+  // A first reader takes 3 MB, acknowledges all but its last piece, and goes away.
+  const first = out.openReader();
+  let head = "";
+  let last: Uint8Array | null = null;
+  while (head.length < 3_000_000) {
+    const piece = (await first.read(65536))!;
+    if (last) first.ack(last.length);
+    last = piece.slice();
+    head += decoder.decode(last);
+  }
+  first.release();
+  // The next reader starts at the unacknowledged piece and reads to the end.
+  const rest = decoder.decode(await drain(out.openReader()));
+  assert.equal(head.slice(0, head.length - last!.length) + rest, expected);
+  await pumped;
+  await child.status;
+});
