@@ -112,22 +112,16 @@ async function _benchSize(n: number, saturate: boolean): Promise<BenchRow[]> {
 
     const victim = servers[servers.length - 1];
     const rest = servers.slice(0, -1);
-    const stopped = Date.now();
-    victim.signal("SIGSTOP");
-    await _until(o, rest, rest, 60_000);
-    row(
-      "SIGSTOP until out of every view",
-      _ms(await _lastRecord(rest, "leave", victim.id) - stopped),
-      "< 5 s",
-    );
-    const continued = Date.now();
-    victim.signal("SIGCONT");
-    await _until(o, servers, servers, 60_000);
-    row(
-      "SIGCONT until back in every view",
-      _ms(await _lastRecord(rest, "join", victim.id) - continued),
-      "< 5 s",
-    );
+    // A signal to the victim; once every server of `group` sees exactly `group`, the time until
+    // the last of the others recorded `op` of the victim.
+    const signalled = async (signal: Deno.Signal, group: NsServer[], op: "join" | "leave") => {
+      const sent = Date.now();
+      victim.signal(signal);
+      await _until(o, group, group, 60_000);
+      return _ms(await _lastRecord(rest, op, victim.id) - sent);
+    };
+    row("SIGSTOP until out of every view", await signalled("SIGSTOP", rest, "leave"), "< 5 s");
+    row("SIGCONT until back in every view", await signalled("SIGCONT", servers, "join"), "< 5 s");
 
     if (saturate) {
       const before = await _leaves(servers);

@@ -188,11 +188,8 @@ async function _benchDocker(server: TestServer, host: string, row: _Row): Promis
       stdout: "piped",
       stderr: "null",
     }).spawn();
-    const reader = child.stdout.getReader();
-    const first = await reader.read();
-    const ms = performance.now() - t0;
-    await reader.cancel();
-    if (!(await child.status).success || first.done) throw new Error("docker run failed");
+    const { ms, printed } = await _firstByte(child, t0);
+    if (!(await child.status).success || !printed) throw new Error("docker run failed");
     return ms;
   };
   // Through the CLI: both commands' runtime starts count, as a user at a shell sees them.
@@ -206,12 +203,9 @@ async function _benchDocker(server: TestServer, host: string, row: _Row): Promis
       stdout: "piped",
       stderr: "null",
     }).spawn();
-    const reader = child.stdout.getReader();
-    const first = await reader.read();
-    const ms = performance.now() - t0;
-    await reader.cancel();
+    const { ms, printed } = await _firstByte(child, t0);
     await child.status;
-    if (first.done) throw new Error("circuit stdout printed nothing");
+    if (!printed) throw new Error("circuit stdout printed nothing");
     await _cli(server, "scrub", ["-kill", path]);
     return ms;
   };
@@ -351,4 +345,13 @@ if (import.meta.main) {
   for (const [what, value, target] of await benchDnsDocker()) {
     console.log(`| ${what} | ${value} | ${target} |`);
   }
+}
+
+// Milliseconds from `t0` until `child` printed its first byte (or ended without one); stops reading.
+async function _firstByte(child: Deno.ChildProcess, t0: number): Promise<{ ms: number; printed: boolean }> {
+  const reader = child.stdout.getReader();
+  const first = await reader.read();
+  const ms = performance.now() - t0;
+  await reader.cancel();
+  return { ms, printed: !first.done };
 }

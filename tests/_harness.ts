@@ -380,3 +380,33 @@ export function clientOf(
   return (cmd, rest = [], opts = {}) =>
     circuit([cmd, "-d", server.url, ...rest], { timeoutMs: CLIENT_TIMEOUT_MS, ...opts });
 }
+
+/** Every command of SPEC §5, as `circuit help` must name them. */
+export const COMMANDS: readonly string[] = [
+  "start",
+  "keygen",
+  "help",
+  "ls",
+  "peek",
+  "scrub",
+  "mkchan",
+  "send",
+  "recv",
+  "close",
+  "mkproc",
+  "mkdkr",
+  "signal",
+  "wait",
+  "waitall",
+  "stdin",
+  "stdout",
+  "stderr",
+  "mkdns",
+  "set",
+  "unset",
+  "mk@join",
+  "mk@leave",
+  "join",
+  "suicide",
+  "stk",
+];

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { CircuitError } from "../client/errors.ts";
 import { ChanElement } from "../server/elements/chan.ts";
 import { BODY_WINDOW } from "../server/message_pipe.ts";
-import type { AckedReader } from "../server/streams.ts";
+import { readAll, rejection, settled } from "./_elements.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -13,38 +13,8 @@ async function sendText(chan: ChanElement, text: string): Promise<void> {
   await sink.close();
 }
 
-/** Reads a whole body, acknowledging as it goes, the way the wire layer does. */
-async function readAll(reader: AckedReader): Promise<string> {
-  let text = "";
-  for (;;) {
-    const chunk = await reader.read(65536);
-    if (chunk === null) break;
-    text += dec.decode(chunk);
-    reader.ack(chunk.length);
-  }
-  reader.ackEnd();
-  return text;
-}
-
 async function recvText(chan: ChanElement): Promise<string> {
   return readAll(await chan.recv());
-}
-
-/** Whether `p` has settled after pending timers and microtasks ran. */
-async function settled(p: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  p.then(() => done = true, () => done = true);
-  await new Promise((r) => setTimeout(r, 10));
-  return done;
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected a rejection");
 }
 
 function assertCause(err: unknown, cause: string): void {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { COMMANDS } from "./_harness.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const CLI = new URL("cli.ts", ROOT).pathname;
@@ -49,35 +50,6 @@ function assertFails(r: Run, code: number, line: string | RegExp): void {
   if (typeof line === "string") assert.equal(r.stderr, line + "\n");
   else assert.match(r.stderr.trimEnd(), line);
 }
-
-const COMMANDS = [
-  "start",
-  "keygen",
-  "help",
-  "ls",
-  "peek",
-  "scrub",
-  "mkchan",
-  "send",
-  "recv",
-  "close",
-  "mkproc",
-  "mkdkr",
-  "signal",
-  "wait",
-  "waitall",
-  "stdin",
-  "stdout",
-  "stderr",
-  "mkdns",
-  "set",
-  "unset",
-  "mk@join",
-  "mk@leave",
-  "join",
-  "suicide",
-  "stk",
-];
 
 Deno.test("circuit help lists every command", async (t) => {
   for (const args of [[], ["help"], ["-h"], ["--help"]]) {

@@ -1,41 +1,11 @@
 import assert from "node:assert/strict";
 import { CircuitError } from "../client/errors.ts";
 import { SubscriptionElement } from "../server/elements/subscription.ts";
-import type { AckedReader } from "../server/streams.ts";
+import { readAll, rejection, settled } from "./_elements.ts";
 
 const dec = new TextDecoder();
 const XA = "/X0123456789abcdef";
 const XB = "/Xfedcba9876543210";
-
-/** Reads a whole event, acknowledging as it goes, the way the wire layer does. */
-async function readAll(reader: AckedReader): Promise<string> {
-  let text = "";
-  for (;;) {
-    const chunk = await reader.read(65536);
-    if (chunk === null) break;
-    text += dec.decode(chunk);
-    reader.ack(chunk.length);
-  }
-  reader.ackEnd();
-  return text;
-}
-
-/** Whether `p` has settled after pending timers and microtasks ran. */
-async function settled(p: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  p.then(() => done = true, () => done = true);
-  await new Promise((r) => setTimeout(r, 10));
-  return done;
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected a rejection");
-}
 
 Deno.test("SubscriptionElement", async (t) => {
   await t.step("peek() prints Source, Pending, Closed in that order, counting the initial events", () => {
