@@ -70,7 +70,7 @@ async function _measure(dir: string, keyFile?: string): Promise<_Figures> {
       if (bytes !== n * 1024) throw new Error(`channel bench received ${bytes} bytes, expected ${n * 1024}`);
       return n / secs;
     };
-    await chanRate(2000, "warmup");
+    await chanRate(Math.max(1000, Math.round(30000 * SCALE)), "warmup");
     const chanMsgsPerSec = await chanRate(Math.max(1000, Math.round(20000 * SCALE)), "chan");
 
     // Process stdout throughput: 50 MB from `head -c` on A, byte count checked; after three
