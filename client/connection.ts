@@ -303,19 +303,28 @@ export class Connection {
    * pulls the next one, or when the stream ends, so a consumer should finish with a chunk
    * (e.g. write it out) before pulling again. Cancelling the stream cancels the call; the
    * server keeps whatever was not acknowledged. The stream closes as soon as its end is
-   * acknowledged; `result` settles once the server has committed it.
+   * acknowledged; `result` settles once the server has committed it. `first` resolves when the
+   * first bytes or the end have arrived (nothing is consumed), or rejects if the call fails first.
    */
   openOutput<K extends "recv" | "read">(
     op: K,
     args: Ops[K]["args"],
     opts: CallOptions = {},
-  ): { stream: ReadableStream<Uint8Array>; result: Promise<Ops[K]["result"]> } {
+  ): { stream: ReadableStream<Uint8Array>; result: Promise<Ops[K]["result"]>; first: Promise<void> } {
     const queue: Uint8Array[] = [];
     let ended = false;
     let failure: unknown = null;
     let unacked = 0;
     let wake: (() => void) | null = null;
     let callId = 0;
+    let arrived: (() => void) | null = null;
+    let failed: ((err: unknown) => void) | null = null;
+    const first = new Promise<void>((resolve, reject) => {
+      arrived = resolve;
+      failed = reject;
+    });
+    // Only recv() waits for it; a failure nobody waits for is reported through the stream.
+    first.catch(() => {});
     const ctl = new AbortController();
     const signal = opts.signal ? AbortSignal.any([opts.signal, ctl.signal]) : ctl.signal;
     const notify = () => {
@@ -326,10 +335,12 @@ export class Connection {
     const result = this.#callWith<Ops[K]["result"]>(op, args, { signal }, (f) => {
       if (f[0] === T.Data) queue.push(f[2]);
       else if (f[0] === T.End) ended = true;
+      arrived?.();
       notify();
     }, (id) => (callId = id));
-    result.catch((err) => {
+    result.then(() => arrived?.(), (err) => {
       failure = err;
+      failed?.(err);
       notify();
     });
     const stream = new ReadableStream<Uint8Array>({
@@ -356,7 +367,7 @@ export class Connection {
         ctl.abort(reason ?? new ConnectionError("cancelled"));
       },
     }, { highWaterMark: 0 });
-    return { stream, result };
+    return { stream, result, first };
   }
 
   /**

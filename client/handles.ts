@@ -444,20 +444,10 @@ export class Chan extends _Handle {
    * ```
    */
   async recv(opts: Opts = {}): Promise<ReadableStream<Uint8Array>> {
-    const { stream, result } = this._conn.openOutput("recv", this._target, { signal: opts.signal });
-    const reader = stream.getReader();
-    // The body is available once the message is taken or the stream fails before any byte.
-    const first = await Promise.race([reader.read(), result.then(() => null)]);
-    let pending: ReadableStreamReadResult<Uint8Array> | null = first;
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        const r = pending ?? await reader.read();
-        pending = null;
-        if (r.done) controller.close();
-        else controller.enqueue(r.value);
-      },
-      cancel: (reason) => reader.cancel(reason),
-    }, { highWaterMark: 0 });
+    const { stream, first } = this._conn.openOutput("recv", this._target, { signal: opts.signal });
+    // The body is available once the message is taken; a failure before any byte rejects.
+    await first;
+    return stream;
   }
 
   /**
