@@ -380,9 +380,8 @@ export class FrameTransport {
     let n = 0;
     for (const body of bodies) n += 4 + body.length;
     // A burst beyond the spare limit gets a buffer of its own, returned to the OS afterwards.
-    if (n > _SPARE_LIMIT) this.#sealedOut = new Uint8Array(0);
-    else if (this.#sealedOut.length < n) {
-      this.#sealedOut = new Uint8Array(Math.max(n, 2 * this.#sealedOut.length));
+    if (n <= _SPARE_LIMIT && this.#sealedOut.length < n) {
+      this.#sealedOut = new Uint8Array(Math.min(_SPARE_LIMIT, Math.max(n, 2 * this.#sealedOut.length)));
     }
     const out = n > _SPARE_LIMIT ? new Uint8Array(n) : this.#sealedOut;
     let off = 0;
