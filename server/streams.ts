@@ -16,7 +16,9 @@ export interface AckedReader {
    * Resolves with at most `max` bytes that have not been handed out yet, in order, or `null`
    * once the stream has ended and everything was handed out. Waits while nothing is
    * available. Rejects with a `CircuitError` when the source fails (e.g. `channel aborted`,
-   * `message truncated: sender disconnected`), and with the signal's reason when aborted.
+   * `message truncated: sender disconnected`), and with the signal's reason when aborted. The
+   * bytes may be a view of the source's own buffer, which it may reuse once they are
+   * acknowledged: a consumer copies them before acknowledging (the wire layer does as it sends).
    */
   read(max: number, signal?: AbortSignal): Promise<Uint8Array | null>;
   /** The consumer has taken `n` more bytes, in order: the source may release them for good. */
