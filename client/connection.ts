@@ -24,7 +24,7 @@ export const STREAM_WINDOW = 256 * 1024;
  */
 export const OUTPUT_WINDOW = 1024 * 1024;
 
-/** Largest payload of one data frame: four frames fill a window, so acks flow while data does. */
+/** Largest payload of one data frame: several frames fill a window, so acks flow while data does. */
 export const DATA_CHUNK = 64 * 1024;
 
 /** An idle connection is pinged this often (SPEC §11.9). */
