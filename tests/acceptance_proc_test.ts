@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { alive, circuit, eventually, type RunResult, spawnCircuit, TestServer } from "./_harness.ts";
+import { allProcs, liveGroup, type ProcInfo } from "./_proc.ts";
 
 /** ERR(t) of §12: exit 1 and exactly one stderr line, starting `circuit: `, containing `t`. */
 function assertErr(r: RunResult, t: string): void {
@@ -55,43 +56,6 @@ async function lsNames(s: TestServer, anchor: string): Promise<string[]> {
   const r = await cli(s, "ls", anchor);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout.split("\n").filter((l) => l !== "");
-}
-
-/** One line of /proc/<pid>/stat, parsed. */
-interface ProcInfo {
-  pid: number;
-  ppid: number;
-  pgid: number;
-  state: string;
-  argv: string[];
-}
-
-function procInfo(pid: number): ProcInfo | null {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // The command name may contain spaces and parentheses; the fields after the last ")" do not.
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const argv = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").filter((a) => a !== "");
-    return { pid, ppid: Number(rest[1]), pgid: Number(rest[2]), state: rest[0], argv };
-  } catch {
-    return null; // gone meanwhile
-  }
-}
-
-/** Every process of the machine (zombies included). */
-function allProcs(): ProcInfo[] {
-  const out: ProcInfo[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    const p = procInfo(Number(e.name));
-    if (p) out.push(p);
-  }
-  return out;
-}
-
-/** Live (non-zombie) processes of a process group. */
-function liveGroup(pgid: number): ProcInfo[] {
-  return allProcs().filter((p) => p.pgid === pgid && p.state !== "Z");
 }
 
 /** Live processes whose argv ends with `sleep <arg>`, the way the scenarios name their sleeps. */

@@ -16,25 +16,10 @@ import {
   spawnCircuit,
   TestServer,
 } from "./_harness.ts";
+import { childrenOf, groupMembers } from "./_proc.ts";
 
 function ok(r: RunResult, what: string): void {
   assert.equal(r.code, 0, `${what}: ${r.stderr}`);
-}
-
-/** PIDs of the processes in process group `pgid`, from /proc. */
-function groupMembers(pgid: number): number[] {
-  const pids: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) === pgid && fields[0] !== "Z") pids.push(Number(e.name));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return pids;
 }
 
 Deno.test("faults on a keyed cluster give clear errors and lose nothing", async (t) => {
@@ -107,7 +92,7 @@ Deno.test("faults on a keyed cluster give clear errors and lose nothing", async 
           ok(await run(["mkproc", "-d", a.url, `${a.serverAnchor}/p${i}`], JSON.stringify(cmd)), "mkproc");
         }
         // Each child of the server leads its own process group (PGID = PID).
-        const leaders = _childrenOf(a.pid);
+        const leaders = childrenOf(a.pid);
         assert.equal(leaders.length, cmds.length);
         await eventually(
           "the shells started their sleeps",
@@ -173,18 +158,3 @@ Deno.test("faults on a keyed cluster give clear errors and lose nothing", async 
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-/** PIDs whose parent is `ppid`. */
-function _childrenOf(ppid: number): number[] {
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === ppid) out.push(Number(e.name));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return out;
-}

@@ -5,6 +5,7 @@ import { CircuitError } from "../client/errors.ts";
 import { ProcElement } from "../server/elements/proc.ts";
 import type { OutputBuffer } from "../server/output_buffer.ts";
 import { describeSignal, parseSignal } from "../server/signals.ts";
+import { groupMembers, procInfo } from "./_proc.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -46,30 +47,9 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-// The process group of a live process, from /proc/<pid>/stat (field 5, after the parenthesised name).
+// The process group of a live process.
 function pgid(pid: number): number | null {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
-  } catch {
-    return null;
-  }
-}
-
-// The PIDs of the live (non-zombie) processes in process group `group`.
-function groupMembers(group: number): number[] {
-  const members: number[] = [];
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) === group && fields[0] !== "Z") members.push(Number(entry.name));
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return members;
+  return procInfo(pid)?.pgid ?? null;
 }
 
 // The children of this (server) process, from every thread's children list.

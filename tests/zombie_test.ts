@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { type Client, dial } from "../mod.ts";
 import { eventually, TestServer } from "./_harness.ts";
+import { procInfo } from "./_proc.ts";
 
 /** How many processes each case starts: enough that a per-process leak would show. */
 const COUNT = 1000;
@@ -26,12 +27,8 @@ function children(pid: number): { pid: number; state: string }[] {
       continue; // the thread ended meanwhile
     }
     for (const child of list.split(" ").filter((w) => w !== "")) {
-      try {
-        const stat = Deno.readTextFileSync(`/proc/${child}/stat`);
-        out.push({ pid: Number(child), state: stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] });
-      } catch {
-        // reaped meanwhile
-      }
+      const p = procInfo(Number(child));
+      if (p) out.push({ pid: p.pid, state: p.state }); // else reaped meanwhile
     }
   }
   return out;
