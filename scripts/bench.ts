@@ -269,22 +269,24 @@ async function _startBundled(bundle: string, dir: string): Promise<Deno.ChildPro
   return child;
 }
 
-if (ONLY.has("keyed")) {
+// A section that cannot run here (no dnsperf, no Docker engine, …) says why in its row.
+async function optionalSection(name: string, rowsOf: () => Promise<[string, string, string][]>) {
   try {
-    const { benchKeyed } = await import("./bench_keyed.ts");
-    for (const [w, v, t] of await benchKeyed()) row(w, v, t);
+    for (const [w, v, t] of await rowsOf()) row(w, v, t);
   } catch (err) {
-    row("keyed benchmarks", `not run: ${err instanceof Error ? err.message : err}`, "");
+    row(name, `not run: ${err instanceof Error ? err.message : err}`, "");
   }
 }
 
+if (ONLY.has("keyed")) {
+  await optionalSection("keyed benchmarks", async () => (await import("./bench_keyed.ts")).benchKeyed());
+}
+
 if (ONLY.has("dns")) {
-  try {
-    const { benchDnsDocker } = await import("./bench_dns_docker.ts");
-    for (const [w, v, t] of await benchDnsDocker()) row(w, v, t);
-  } catch (err) {
-    row("DNS and docker benchmarks", `not run: ${err instanceof Error ? err.message : err}`, "");
-  }
+  await optionalSection(
+    "DNS and docker benchmarks",
+    async () => (await import("./bench_dns_docker.ts")).benchDnsDocker(),
+  );
 }
 
 if (ONLY.has("cluster")) {

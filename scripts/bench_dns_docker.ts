@@ -12,6 +12,7 @@
  */
 import { dial } from "../mod.ts";
 import { freePort } from "../tests/_dig.ts";
+import { dockerHost, TEST_IMAGE } from "../tests/_docker.ts";
 import { circuit, CLI, PERMISSIONS, QUIET_ENV, TestServer } from "../tests/_harness.ts";
 
 const _SCALE = Number(Deno.env.get("BENCH_SCALE") ?? "1");
@@ -63,8 +64,6 @@ const _QUERIES = [
   "1.2.0.192.in-addr.arpa PTR",
 ];
 
-const _IMAGE = "circuit-test";
-
 /** One row of the benchmark table: what, measured value, target. */
 export type BenchRow = [string, string, string];
 
@@ -84,7 +83,7 @@ export async function benchDnsDocker(): Promise<BenchRow[]> {
     console.error(`${what}: ${value} (target ${target})`);
   };
   await _ensureTools();
-  const host = await _dockerHost().catch((err) => {
+  const host = await dockerHost().catch((err) => {
     row("docker engine", `unavailable: ${err instanceof Error ? err.message : err}`, "—");
     return null;
   });
@@ -172,7 +171,7 @@ async function _benchDocker(server: TestServer, host: string, row: _Row): Promis
   const anchor = client.walk(`${server.serverAnchor}/bench/dkr`);
   const viaCircuit = async () => {
     const t0 = performance.now();
-    const c = await anchor.makeDocker({ image: _IMAGE, path: cmd[0], args: cmd.slice(1) });
+    const c = await anchor.makeDocker({ image: TEST_IMAGE, path: cmd[0], args: cmd.slice(1) });
     const reader = c.stdout.getReader();
     const first = await reader.read();
     const ms = performance.now() - t0;
@@ -184,7 +183,7 @@ async function _benchDocker(server: TestServer, host: string, row: _Row): Promis
   const viaDocker = async () => {
     const t0 = performance.now();
     const child = new Deno.Command("docker", {
-      args: ["-H", host, "run", "--rm", _IMAGE, ...cmd],
+      args: ["-H", host, "run", "--rm", TEST_IMAGE, ...cmd],
       stdout: "piped",
       stderr: "null",
     }).spawn();
@@ -196,7 +195,12 @@ async function _benchDocker(server: TestServer, host: string, row: _Row): Promis
   const viaCli = async () => {
     const path = `${server.serverAnchor}/bench/cli`;
     const t0 = performance.now();
-    await _cli(server, "mkdkr", [path], JSON.stringify({ Image: _IMAGE, Path: cmd[0], Args: cmd.slice(1) }));
+    await _cli(
+      server,
+      "mkdkr",
+      [path],
+      JSON.stringify({ Image: TEST_IMAGE, Path: cmd[0], Args: cmd.slice(1) }),
+    );
     const child = new Deno.Command("deno", {
       args: ["run", ...PERMISSIONS, CLI, "stdout", "-d", server.url, path],
       env: QUIET_ENV,
@@ -326,17 +330,6 @@ async function _ensureTools(): Promise<void> {
   if ((await apt(install)).success) return;
   if ((await apt(["update"])).success && (await apt(install)).success) return;
   throw new Error(`could not install ${need.join(" ")} (run as root)`);
-}
-
-/** `unix://<path>` of the engine: DOCKER_HOST, else the private one scripts/dockerd.sh starts. */
-async function _dockerHost(): Promise<string> {
-  const fromEnv = Deno.env.get("DOCKER_HOST");
-  if (fromEnv) return fromEnv;
-  const script = new URL("./dockerd.sh", import.meta.url).pathname;
-  const out = await new Deno.Command("bash", { args: [script], stdout: "piped", stderr: "inherit" }).output();
-  const last = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
-  if (!out.success || !last.startsWith("DOCKER_HOST=")) throw new Error("scripts/dockerd.sh failed");
-  return last.slice("DOCKER_HOST=".length);
 }
 
 if (import.meta.main) {

@@ -9,22 +9,10 @@
  */
 import assert from "node:assert/strict";
 import { assertErr, circuit, eventually, type RunResult, TestServer } from "./_harness.ts";
+import { dockerHost, TEST_IMAGE } from "./_docker.ts";
 
 /** Generous bound for a command that must not block; a hang then fails the test instead of stalling it. */
 const _CMD_TIMEOUT_MS = 60_000;
-
-const _IMAGE = "circuit-test";
-
-/** `unix://<path>` of the engine, starting the private one when DOCKER_HOST is not set. */
-async function dockerHost(): Promise<string> {
-  const fromEnv = Deno.env.get("DOCKER_HOST");
-  if (fromEnv) return fromEnv;
-  const script = new URL("../scripts/dockerd.sh", import.meta.url).pathname;
-  const out = await new Deno.Command("bash", { args: [script], stdout: "piped", stderr: "inherit" }).output();
-  const last = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
-  assert.ok(out.success && last.startsWith("DOCKER_HOST=unix://"), `scripts/dockerd.sh failed: ${last}`);
-  return last.slice("DOCKER_HOST=".length);
-}
 
 /** One container as the engine lists it (`GET /containers/json?all=1`). */
 interface Listed {
@@ -105,7 +93,7 @@ Deno.test("A25: mkdkr on a server without -docker fails with docker not enabled 
   await withDir(async (dir, servers) => {
     const a = await TestServer.start(dir);
     servers.push(a);
-    const run = JSON.stringify({ Image: _IMAGE, Path: "/bin/true" });
+    const run = JSON.stringify({ Image: TEST_IMAGE, Path: "/bin/true" });
     assertErr(await on(a)("mkdkr", [`${a.serverAnchor}/d`], run), "docker not enabled on this server");
     assert.equal((await on(a)("peek", [`${a.serverAnchor}/d`])).stdout.trim(), "null");
   });
@@ -118,7 +106,7 @@ Deno.test("A30: containers driven through the CLI on a server with -docker", asy
     servers.push(a);
     const cli = on(a);
     const mkdkr = (anchor: string, run: Record<string, unknown>, flags: string[] = []) =>
-      cli("mkdkr", [...flags, anchor], JSON.stringify({ Image: _IMAGE, ...run }));
+      cli("mkdkr", [...flags, anchor], JSON.stringify({ Image: TEST_IMAGE, ...run }));
 
     await t.step("the server logs that docker elements are enabled on the engine", () => {
       assert.match(a.log(), /Enabling docker elements, using /);
@@ -236,7 +224,7 @@ Deno.test("SIGTERM of a server with a running container removes the container", 
     const a = await TestServer.start(dir, ["-docker"], { DOCKER_HOST: host });
     servers.push(a);
     const d = `${a.serverAnchor}/d`;
-    const run = JSON.stringify({ Image: _IMAGE, Path: "/bin/sleep", Args: ["100"] });
+    const run = JSON.stringify({ Image: TEST_IMAGE, Path: "/bin/sleep", Args: ["100"] });
     assertQuiet(await on(a)("mkdkr", [d], run), "mkdkr");
     const name = stat(await on(a)("peek", [d]), "peek").Name;
     assert.ok(await engineHas(host, name));

@@ -9,19 +9,7 @@ import { parsePort, parseRun } from "../server/docker/run.ts";
 import { ContainerElement } from "../server/elements/docker.ts";
 import type { ElementContext } from "../server/elements/element.ts";
 import type { AckedSource } from "../server/streams.ts";
-
-const IMAGE = "circuit-test";
-
-async function dockerHost(): Promise<string> {
-  const fromEnv = Deno.env.get("DOCKER_HOST");
-  if (fromEnv) return fromEnv;
-  const script = new URL("../scripts/dockerd.sh", import.meta.url).pathname;
-  const out = await new Deno.Command("bash", { args: [script], stdout: "piped", stderr: "inherit" }).output();
-  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
-  const last = lines[lines.length - 1] ?? "";
-  assert.ok(out.success && last.startsWith("DOCKER_HOST="), `scripts/dockerd.sh failed: ${last}`);
-  return last.slice("DOCKER_HOST=".length);
-}
+import { dockerHost, TEST_IMAGE } from "./_docker.ts";
 
 function testContext(): ElementContext & { detached: number; logs: string[] } {
   return {
@@ -57,7 +45,7 @@ async function circuitNames(engine: DockerEngine): Promise<string[]> {
 Deno.test("docker element against a real engine", async (t) => {
   const engine = DockerEngine.fromEnv(await dockerHost());
   await engine.ping();
-  const run = (fields: Record<string, unknown>) => parseRun({ Image: IMAGE, ...fields });
+  const run = (fields: Record<string, unknown>) => parseRun({ Image: TEST_IMAGE, ...fields });
 
   await t.step(
     "stdin reaches the container, stdout carries its output, wait reports exit code 7",
@@ -315,7 +303,7 @@ Deno.test("docker element against a real engine", async (t) => {
 
       const cliStarted = performance.now();
       const child = new Deno.Command("docker", {
-        args: ["-H", engine.address, "run", "--rm", IMAGE, "/bin/echo", "x"],
+        args: ["-H", engine.address, "run", "--rm", TEST_IMAGE, "/bin/echo", "x"],
         stdout: "piped",
         stderr: "null",
       }).spawn();
