@@ -24,6 +24,12 @@ export const STREAM_WINDOW = 256 * 1024;
  */
 export const OUTPUT_WINDOW = 1024 * 1024;
 
+/**
+ * A consumer of an output stream acknowledges in batches of this much (its first bytes at once):
+ * a quarter of {@link OUTPUT_WINDOW}, so the producer always has credit while acks are on their way.
+ */
+const _CREDIT_BATCH = OUTPUT_WINDOW / 4;
+
 /** Largest payload of one data frame: several frames fill a window, so acks flow while data does. */
 export const DATA_CHUNK = 64 * 1024;
 
@@ -343,20 +349,33 @@ export class Connection {
       failed?.(err);
       notify();
     });
+    // The stream pulls only once the consumer has taken everything enqueued before, so what
+    // was enqueued is acknowledged on the next pull: the first bytes at once (a channel message
+    // then counts as received), later ones in batches (each credit frame costs a write here and
+    // a read at the server).
+    let acked = false;
+    const acknowledge = (atLeast: number) => {
+      if (unacked >= atLeast && !failure) {
+        this._send([T.Credit, callId, unacked]);
+        unacked = 0;
+        acked = true;
+      }
+    };
     const stream = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
-        if (unacked > 0 && !failure) {
-          this._send([T.Credit, callId, unacked]);
-          unacked = 0;
-        }
+        acknowledge(acked ? _CREDIT_BATCH : 1);
         while (queue.length === 0 && !ended && !failure) await new Promise<void>((r) => (wake = r));
         if (queue.length > 0) {
-          const chunk = queue.shift()!;
-          unacked += chunk.length;
-          controller.enqueue(chunk);
+          // Everything that arrived goes to the consumer at once: one pull per burst, not per chunk.
+          for (const chunk of queue) {
+            unacked += chunk.length;
+            controller.enqueue(chunk);
+          }
+          queue.length = 0;
         } else if (ended) {
           // The end is acknowledged and the stream closes at once; `result` settles when the
           // server has committed (the CLI waits for it before exiting, a library loop need not).
+          acknowledge(1);
           this._send([T.End, callId]);
           controller.close();
         } else {

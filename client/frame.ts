@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { Decoder, Encoder } from "@msgpack/msgpack";
-import { msgpackFits } from "./msgpack_check.ts";
+import { decode, encodeShared } from "./msgpack.ts";
 
 /**
  * Largest frame body accepted or sent (SPEC §11: 1 MiB). Checked against the length prefix
@@ -50,9 +49,6 @@ export type Frame =
   | [typeof T.Ping]
   | [typeof T.Pong];
 
-const _encoder = new Encoder({ ignoreUndefined: true });
-const _decoder = new Decoder();
-
 /**
  * Encodes a frame body (without the length prefix). The returned view is only valid until the
  * next call: copy it before encoding again.
@@ -64,7 +60,7 @@ const _decoder = new Decoder();
  * ```
  */
 export function encodeBodyShared(frame: Frame | unknown[] | Record<string, unknown>): Uint8Array {
-  return _encoder.encodeSharedRef(frame);
+  return encodeShared(frame);
 }
 
 /**
@@ -125,8 +121,7 @@ export function encodeDataHead(id: number, length: number): Uint8Array {
  * ```
  */
 export function decodeFrame(body: Uint8Array): Frame {
-  if (!msgpackFits(body)) throw new Error("frame declares more than it holds");
-  const f = _decoder.decode(body);
+  const f = decode(body);
   if (!Array.isArray(f) || typeof f[0] !== "number") throw new Error("frame is not an array");
   const id = f[1];
   const okId = typeof id === "number" && Number.isSafeInteger(id) && id > 0;
@@ -168,8 +163,7 @@ export function decodeFrame(body: Uint8Array): Frame {
  * ```
  */
 export function decodeMessage(body: Uint8Array): Record<string, unknown> {
-  if (!msgpackFits(body)) throw new Error("handshake message declares more than it holds");
-  const m = _decoder.decode(body);
+  const m = decode(body);
   if (m === null || typeof m !== "object" || Array.isArray(m) || m instanceof Uint8Array) {
     throw new Error("handshake message is not a map");
   }

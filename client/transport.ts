@@ -68,8 +68,14 @@ function _splitRecord(record: Uint8Array, bodies: Uint8Array[]): void {
   }
 }
 
-/** Size of each fresh read buffer: large enough that a 64 KiB data frame rarely straddles two reads. */
-const _READ_CHUNK = 256 * 1024;
+/**
+ * Sizes of fresh read buffers. A connection starts small, because zeroed pages are costly to
+ * fault in and most connections (a CLI command, a handshake) carry a few small frames; each read
+ * that fills its buffer quadruples the next one, up to a size where a 64 KiB data frame rarely
+ * straddles two reads.
+ */
+const _READ_CHUNK_FIRST = 16 * 1024;
+const _READ_CHUNK_MAX = 256 * 1024;
 
 /** Refuse to queue more than this much unsent output: a peer that stops reading gets disconnected. */
 const _MAX_PENDING_WRITE = 64 * 1024 * 1024;
@@ -132,6 +138,7 @@ class _Batch {
 export class FrameTransport {
   #conn: ByteConn;
   #buf = new Uint8Array(0);
+  #chunk = _READ_CHUNK_FIRST;
   #start = 0;
   #end = 0;
   #filling = new _Batch();
@@ -277,7 +284,7 @@ export class FrameTransport {
     if (this.#buf.length - this.#start < need) {
       // Bodies handed out are views into the old buffer, so move the tail to a fresh one
       // instead of compacting in place.
-      const fresh = new Uint8Array(Math.max(_READ_CHUNK, need));
+      const fresh = new Uint8Array(Math.max(this.#chunk, need));
       fresh.set(this.#buf.subarray(this.#start, this.#end));
       this.#end -= this.#start;
       this.#start = 0;
@@ -290,6 +297,7 @@ export class FrameTransport {
         throw new Error("connection closed inside a frame");
       }
       this.#end += n;
+      if (this.#end === this.#buf.length && this.#chunk < _READ_CHUNK_MAX) this.#chunk *= 4;
     }
     return true;
   }

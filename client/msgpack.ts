@@ -1,0 +1,383 @@
+/**
+ * The msgpack subset the wire protocol uses (docs/PROTOCOL.md): nil, booleans, integers,
+ * float64, strings, binary, arrays and maps with string or integer keys. Extension types are
+ * refused. The codec is ours rather than a general library's because every CLI command pays for
+ * the codec's cold start, and because decoding bounded by the input is a security property here:
+ * a container that declares more elements than bytes remain is refused before anything is
+ * allocated, so no frame can make the decoder allocate more than O(its own length).
+ *
+ * @module
+ */
+
+/** A decode failure: the frame is undecodable and its connection is closed. */
+export class MsgpackError extends Error {
+  /** Creates the error with what was wrong. */
+  constructor(message: string) {
+    super(message);
+    this.name = "MsgpackError";
+  }
+}
+
+/** Strings up to this many UTF-16 units are coded by hand: cheaper than a TextEncoder/TextDecoder call. */
+const _SHORT_STRING = 64;
+
+const _textEncoder = new TextEncoder();
+const _textDecoder = new TextDecoder();
+
+// The encoder's buffer, reused by every call (results are views into it, valid until the next).
+let _buf = new Uint8Array(2048);
+let _view = new DataView(_buf.buffer);
+let _pos = 0;
+
+/**
+ * Encodes `value` and returns a view of the bytes that is only valid until the next call:
+ * copy it before encoding again. Object properties whose value is `undefined` are left out;
+ * `undefined` elsewhere encodes as nil. Integers take the smallest msgpack form; other numbers
+ * are float64. `Map`s encode as maps. Throws `TypeError` for anything else (functions, symbols,
+ * bigints, dates).
+ *
+ * @example
+ * ```ts
+ * import { encodeShared } from "./msgpack.ts";
+ * console.log(encodeShared([7, "a", true])); // Uint8Array(4) [ 147, 7, 161, 97, 195 ]
+ * ```
+ */
+export function encodeShared(value: unknown): Uint8Array {
+  _pos = 0;
+  _encode(value, 0);
+  return _buf.subarray(0, _pos);
+}
+
+/** Values nested deeper than this are refused (a cycle would otherwise recurse for ever). */
+const _MAX_DEPTH = 64;
+
+function _encode(v: unknown, depth: number): void {
+  if (v === null || v === undefined) return _byte(0xc0);
+  switch (typeof v) {
+    case "boolean":
+      return _byte(v ? 0xc3 : 0xc2);
+    case "number":
+      return _number(v);
+    case "string":
+      return _string(v);
+    case "object":
+      break;
+    default:
+      throw new TypeError(`cannot encode a ${typeof v} as msgpack`);
+  }
+  if (depth >= _MAX_DEPTH) throw new TypeError("value nested too deeply to encode");
+  if (v instanceof Uint8Array) return _binary(v);
+  if (Array.isArray(v)) {
+    _header(v.length, 0x90, 0xdc);
+    for (const item of v) _encode(item, depth + 1);
+    return;
+  }
+  if (v instanceof Map) {
+    _header(v.size, 0x80, 0xde);
+    for (const [k, item] of v) {
+      _encode(k, depth + 1);
+      _encode(item, depth + 1);
+    }
+    return;
+  }
+  if (ArrayBuffer.isView(v) || v instanceof Date) throw new TypeError("cannot encode this object as msgpack");
+  const o = v as Record<string, unknown>;
+  let n = 0;
+  for (const k in o) if (Object.hasOwn(o, k) && o[k] !== undefined) n++;
+  _header(n, 0x80, 0xde);
+  for (const k in o) {
+    if (!Object.hasOwn(o, k) || o[k] === undefined) continue;
+    _string(k);
+    _encode(o[k], depth + 1);
+  }
+}
+
+function _ensure(n: number): void {
+  if (_pos + n <= _buf.length) return;
+  const grown = new Uint8Array(Math.max(_buf.length * 2, _pos + n));
+  grown.set(_buf.subarray(0, _pos));
+  _buf = grown;
+  _view = new DataView(grown.buffer);
+}
+
+function _byte(b: number): void {
+  _ensure(1);
+  _buf[_pos++] = b;
+}
+
+// A container's header: fix form (up to 15 entries), else the 16- or 32-bit form.
+function _header(n: number, fix: number, wide16: number): void {
+  _ensure(5);
+  if (n < 16) _buf[_pos++] = fix | n;
+  else if (n <= 0xffff) {
+    _buf[_pos++] = wide16;
+    _view.setUint16(_pos, n);
+    _pos += 2;
+  } else {
+    _buf[_pos++] = wide16 + 1;
+    _view.setUint32(_pos, n);
+    _pos += 4;
+  }
+}
+
+function _number(n: number): void {
+  _ensure(9);
+  if (!Number.isSafeInteger(n)) {
+    _buf[_pos++] = 0xcb;
+    _view.setFloat64(_pos, n);
+    _pos += 8;
+  } else if (n >= 0) {
+    if (n < 0x80) _buf[_pos++] = n;
+    else if (n < 0x100) {
+      _buf[_pos++] = 0xcc;
+      _buf[_pos++] = n;
+    } else if (n < 0x10000) {
+      _buf[_pos++] = 0xcd;
+      _view.setUint16(_pos, n);
+      _pos += 2;
+    } else if (n < 0x100000000) {
+      _buf[_pos++] = 0xce;
+      _view.setUint32(_pos, n);
+      _pos += 4;
+    } else {
+      _buf[_pos++] = 0xcf;
+      _view.setUint32(_pos, Math.floor(n / 0x100000000));
+      _view.setUint32(_pos + 4, n >>> 0);
+      _pos += 8;
+    }
+  } else if (n >= -0x20) _buf[_pos++] = n & 0xff;
+  else if (n >= -0x80) {
+    _buf[_pos++] = 0xd0;
+    _view.setInt8(_pos++, n);
+  } else if (n >= -0x8000) {
+    _buf[_pos++] = 0xd1;
+    _view.setInt16(_pos, n);
+    _pos += 2;
+  } else if (n >= -0x80000000) {
+    _buf[_pos++] = 0xd2;
+    _view.setInt32(_pos, n);
+    _pos += 4;
+  } else {
+    _buf[_pos++] = 0xd3;
+    _view.setBigInt64(_pos, BigInt(n));
+    _pos += 8;
+  }
+}
+
+function _string(s: string): void {
+  // At most 3 bytes per UTF-16 unit, plus the largest header.
+  _ensure(5 + 3 * s.length);
+  if (s.length <= _SHORT_STRING) {
+    // Header guessed from the length in units, corrected below if multi-byte characters grew it.
+    const start = _pos;
+    const headLen = s.length < 32 ? 1 : 2;
+    let p = start + headLen;
+    for (let i = 0; i < s.length; i++) {
+      let c = s.charCodeAt(i);
+      if (c < 0x80) _buf[p++] = c;
+      else if (c < 0x800) {
+        _buf[p++] = 0xc0 | (c >> 6);
+        _buf[p++] = 0x80 | (c & 0x3f);
+      } else {
+        if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+          const d = s.charCodeAt(i + 1);
+          if (d >= 0xdc00 && d <= 0xdfff) {
+            c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+            i++;
+            _buf[p++] = 0xf0 | (c >> 18);
+            _buf[p++] = 0x80 | ((c >> 12) & 0x3f);
+            _buf[p++] = 0x80 | ((c >> 6) & 0x3f);
+            _buf[p++] = 0x80 | (c & 0x3f);
+            continue;
+          }
+        }
+        if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd; // a lone surrogate, as TextEncoder writes it
+        _buf[p++] = 0xe0 | (c >> 12);
+        _buf[p++] = 0x80 | ((c >> 6) & 0x3f);
+        _buf[p++] = 0x80 | (c & 0x3f);
+      }
+    }
+    const len = p - start - headLen;
+    const need = len < 32 ? 1 : 2;
+    if (need !== headLen) _buf.copyWithin(start + need, start + headLen, p);
+    if (need === 1) _buf[start] = 0xa0 | len;
+    else {
+      _buf[start] = 0xd9;
+      _buf[start + 1] = len;
+    }
+    _pos = start + need + len;
+    return;
+  }
+  // Long strings: encode after a 5-byte gap, then close it up behind the real header.
+  const start = _pos;
+  const len = _textEncoder.encodeInto(s, _buf.subarray(start + 5)).written;
+  const head = _lengthHeader(start, len, 0xd9);
+  if (head !== 5) _buf.copyWithin(start + head, start + 5, start + 5 + len);
+  _pos = start + head + len;
+}
+
+function _binary(b: Uint8Array): void {
+  _ensure(5 + b.length);
+  _pos += _lengthHeader(_pos, b.length, 0xc4);
+  _buf.set(b, _pos);
+  _pos += b.length;
+}
+
+// Writes the 8-, 16- or 32-bit length header of a str (base 0xd9) or bin (base 0xc4) at `at`;
+// returns its size.
+function _lengthHeader(at: number, len: number, base: number): number {
+  if (len < 0x100) {
+    _buf[at] = base;
+    _buf[at + 1] = len;
+    return 2;
+  }
+  if (len <= 0xffff) {
+    _buf[at] = base + 1;
+    _view.setUint16(at + 1, len);
+    return 3;
+  }
+  _buf[at] = base + 2;
+  _view.setUint32(at + 1, len);
+  return 5;
+}
+
+/**
+ * Decodes one msgpack value that fills `bytes` exactly. Binary values are views into `bytes`
+ * (no copy); maps become plain objects. Throws {@link MsgpackError} on truncated or trailing
+ * bytes, extension types, map keys other than strings and integers, the key `__proto__`, and any
+ * container that declares more elements than bytes remain.
+ *
+ * @example
+ * ```ts
+ * import { decode } from "./msgpack.ts";
+ * console.log(decode(new Uint8Array([0x82, 0xa1, 0x61, 0x01, 0xa1, 0x62, 0xc0]))); // { a: 1, b: null }
+ * ```
+ */
+export function decode(bytes: Uint8Array): unknown {
+  const d = new _Decoder(bytes);
+  const value = d.value(0);
+  if (d.pos !== bytes.length) throw new MsgpackError("trailing bytes after the value");
+  return value;
+}
+
+class _Decoder {
+  readonly b: Uint8Array;
+  readonly v: DataView;
+  pos = 0;
+
+  constructor(b: Uint8Array) {
+    this.b = b;
+    this.v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
+
+  // Advances past `n` bytes and returns where they start; throws if they are not all there.
+  take(n: number): number {
+    const at = this.pos;
+    if (at + n > this.b.length) throw new MsgpackError("value truncated");
+    this.pos = at + n;
+    return at;
+  }
+
+  value(depth: number): unknown {
+    if (depth > _MAX_DEPTH) throw new MsgpackError("value nested too deeply");
+    const t = this.b[this.take(1)];
+    if (t <= 0x7f) return t;
+    if (t >= 0xe0) return t - 0x100;
+    if (t <= 0x8f) return this.map(t & 0x0f, depth);
+    if (t <= 0x9f) return this.array(t & 0x0f, depth);
+    if (t <= 0xbf) return this.str(t & 0x1f);
+    const v = this.v;
+    switch (t) {
+      case 0xc0:
+        return null;
+      case 0xc2:
+        return false;
+      case 0xc3:
+        return true;
+      case 0xc4:
+        return this.bin(this.b[this.take(1)]);
+      case 0xc5:
+        return this.bin(v.getUint16(this.take(2)));
+      case 0xc6:
+        return this.bin(v.getUint32(this.take(4)));
+      case 0xca:
+        return v.getFloat32(this.take(4));
+      case 0xcb:
+        return v.getFloat64(this.take(8));
+      case 0xcc:
+        return this.b[this.take(1)];
+      case 0xcd:
+        return v.getUint16(this.take(2));
+      case 0xce:
+        return v.getUint32(this.take(4));
+      case 0xcf: {
+        const at = this.take(8);
+        return v.getUint32(at) * 0x100000000 + v.getUint32(at + 4);
+      }
+      case 0xd0:
+        return v.getInt8(this.take(1));
+      case 0xd1:
+        return v.getInt16(this.take(2));
+      case 0xd2:
+        return v.getInt32(this.take(4));
+      case 0xd3:
+        return Number(v.getBigInt64(this.take(8)));
+      case 0xd9:
+        return this.str(this.b[this.take(1)]);
+      case 0xda:
+        return this.str(v.getUint16(this.take(2)));
+      case 0xdb:
+        return this.str(v.getUint32(this.take(4)));
+      case 0xdc:
+        return this.array(v.getUint16(this.take(2)), depth);
+      case 0xdd:
+        return this.array(v.getUint32(this.take(4)), depth);
+      case 0xde:
+        return this.map(v.getUint16(this.take(2)), depth);
+      case 0xdf:
+        return this.map(v.getUint32(this.take(4)), depth);
+    }
+    throw new MsgpackError(`unsupported msgpack type 0x${t.toString(16)}`);
+  }
+
+  bin(n: number): Uint8Array {
+    const at = this.take(n);
+    return this.b.subarray(at, at + n);
+  }
+
+  str(n: number): string {
+    const at = this.take(n);
+    const b = this.b;
+    if (n <= _SHORT_STRING) {
+      let s = "";
+      for (let i = at; i < at + n; i++) {
+        const c = b[i];
+        if (c >= 0x80) return _textDecoder.decode(b.subarray(at, at + n));
+        s += String.fromCharCode(c);
+      }
+      return s;
+    }
+    return _textDecoder.decode(b.subarray(at, at + n));
+  }
+
+  // Each element takes at least one byte, so a count beyond the bytes left is a lie, refused
+  // before the array is allocated.
+  array(n: number, depth: number): unknown[] {
+    if (n > this.b.length - this.pos) throw new MsgpackError("array declares more elements than it holds");
+    const out = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.value(depth + 1);
+    return out;
+  }
+
+  map(n: number, depth: number): Record<string, unknown> {
+    if (2 * n > this.b.length - this.pos) throw new MsgpackError("map declares more entries than it holds");
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < n; i++) {
+      const key = this.value(depth + 1);
+      if (typeof key !== "string" && typeof key !== "number") throw new MsgpackError("map key is not a string");
+      if (key === "__proto__") throw new MsgpackError("map key __proto__ is not allowed");
+      out[key] = this.value(depth + 1);
+    }
+    return out;
+  }
+}
