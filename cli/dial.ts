@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { connect } from "../client/dial.ts";
+import { connectEarly } from "../client/dial.ts";
 import type { Connection } from "../client/connection.ts";
 import { parseKeyText } from "../client/crypto/keys.ts";
 import { CircuitError } from "../client/errors.ts";
 import { parseCircuitUrl } from "../client/url.ts";
 import type { ParsedArgs } from "./flags.ts";
-import { causeText, ContextError } from "./fail.ts";
+import { causeText, ContextError, errorReport, printError } from "./fail.ts";
 
 /** Deadline of each non-blocking call, end to end through forwarding (SPEC §4.6). */
 export const CALL_TIMEOUT_MS = 10_000;
@@ -84,9 +84,18 @@ export async function dialServer(parsed: ParsedArgs): Promise<Connection> {
 async function _dialUrl(url: string, key: Uint8Array | undefined): Promise<Connection> {
   // A malformed URL is the user's input error, reported under the command rather than as a dial failure.
   parseCircuitUrl(url);
+  let conn: Connection;
   try {
-    return await connect(url, { key });
+    // The command's first calls go out with the hello (without a key), a round trip sooner.
+    conn = await connectEarly(url, { key });
   } catch (err) {
     throw new ContextError(`dial ${url}`, err);
   }
+  // A refused hello also fails the calls sent behind it; the refusal is what to report. This
+  // runs before those calls' rejections reach the command.
+  conn.welcomed.catch((err) => {
+    printError(errorReport("dial", new ContextError(`dial ${url}`, err)).line);
+    Deno.exit(1);
+  });
+  return conn;
 }

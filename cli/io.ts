@@ -8,7 +8,9 @@
 const _encoder = new TextEncoder();
 
 /**
- * Writes all of `data` to stdout.
+ * Writes all of `data` to stdout: a command's result (a listing, a JSON state, help). The write
+ * is synchronous: an asynchronous one starts a thread of Deno's blocking pool, which costs a
+ * command ~1 ms, and a command that is printing its result has nothing else to do meanwhile.
  *
  * @example
  * ```ts
@@ -16,15 +18,18 @@ const _encoder = new TextEncoder();
  * await writeStdout("hello\n");
  * ```
  */
-export async function writeStdout(data: string | Uint8Array): Promise<void> {
+export function writeStdout(data: string | Uint8Array): Promise<void> {
   const bytes = typeof data === "string" ? _encoder.encode(data) : data;
   let off = 0;
-  while (off < bytes.length) off += await Deno.stdout.write(bytes.subarray(off));
+  while (off < bytes.length) off += Deno.stdout.writeSync(bytes.subarray(off));
+  return Promise.resolve();
 }
 
 /**
  * Copies a stream to stdout, each chunk written out before the next is pulled: pulling is what
- * acknowledges a chunk to the server (SPEC §7.7), so a killed reader never loses bytes.
+ * acknowledges a chunk to the server (SPEC §7.7), so a killed reader never loses bytes. Writes
+ * are asynchronous: while a slow consumer holds stdout back, the connection still answers the
+ * server's keep-alive pings.
  *
  * @example
  * ```ts
@@ -38,7 +43,8 @@ export async function copyToStdout(stream: ReadableStream<Uint8Array>): Promise<
     for (;;) {
       const { done, value } = await reader.read();
       if (done) return;
-      await writeStdout(value);
+      let off = 0;
+      while (off < value.length) off += await Deno.stdout.write(value.subarray(off));
     }
   } catch (err) {
     // A failed stdout write must cancel the server-side read, which keeps the unacknowledged bytes.

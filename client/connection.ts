@@ -76,10 +76,16 @@ interface _Outgoing {
 export interface ConnectionInit {
   /** The dialing side numbers its calls with even IDs, the accepting side with odd ones. */
   dialer: boolean;
-  /** The peer's server ID (for a client: the dialed server's). */
-  serverId: string;
-  /** The peer's circuit URL, or "" for a client peer. */
-  url: string;
+  /** The peer's server ID (for a client: the dialed server's), unless `welcome` brings it. */
+  serverId?: string;
+  /** The peer's circuit URL, or "" for a client peer, unless `welcome` brings it. */
+  url?: string;
+  /**
+   * A dialer that sent its hello and did not wait for the answer: the answer (which carries the
+   * server's ID and URL), read before any frame. Calls made meanwhile travel right behind the
+   * hello; if the answer is a refusal the connection closes with its cause.
+   */
+  welcome?: Promise<{ serverId: string; url: string }>;
   /** Serves calls the peer makes; absent on clients, which serve nothing. */
   onCall?: (call: IncomingCall) => void;
   /**
@@ -101,12 +107,15 @@ export interface ConnectionInit {
  * ```
  */
 export class Connection {
-  /** The peer's server ID. */
-  readonly serverId: string;
-  /** The peer's circuit URL ("" for a client peer). */
-  readonly url: string;
   /** Settles when the connection has ended, for whatever reason. */
   readonly closed: Promise<void>;
+  /**
+   * Resolves once the handshake is complete (at once unless the connection was made with a
+   * `welcome` still to come); rejects with the handshake's failure, which also closes it.
+   */
+  readonly welcomed: Promise<void>;
+  #serverId: string;
+  #url: string;
   #t: FrameTransport;
   #nextId: number;
   #out = new Map<number, _Outgoing>();
@@ -120,11 +129,19 @@ export class Connection {
   #resolveClosed!: () => void;
   #closeReason = "connection lost";
 
-  /** Wraps a transport whose handshake is done; call `start()` to begin reading. */
+  /** Wraps a transport whose handshake is done, or whose `welcome` is to come; call `start()` to begin reading. */
   constructor(transport: FrameTransport, init: ConnectionInit) {
     this.#t = transport;
-    this.serverId = init.serverId;
-    this.url = init.url;
+    this.#serverId = init.serverId ?? "";
+    this.#url = init.url ?? "";
+    this.welcomed = init.welcome
+      ? init.welcome.then((info) => {
+        this.#serverId = info.serverId;
+        this.#url = info.url;
+      })
+      : Promise.resolve();
+    // Whoever waits for it sees the failure; the read loop turns it into the close reason.
+    this.welcomed.catch(() => {});
     this.#nextId = init.dialer ? 2 : 1;
     this.#onCall = init.onCall;
     this.#limiter = init.limiter;
@@ -143,6 +160,16 @@ export class Connection {
     this.#readLoop();
   }
 
+  /** The peer's server ID ("" for a client peer, and until a dialer is welcomed). */
+  get serverId(): string {
+    return this.#serverId;
+  }
+
+  /** The peer's circuit URL ("" for a client peer, and until a dialer is welcomed). */
+  get url(): string {
+    return this.#url;
+  }
+
   /** Whether the connection has ended. */
   get isClosed(): boolean {
     return this.#isClosed;
@@ -154,6 +181,11 @@ export class Connection {
   }
 
   async #readLoop(): Promise<void> {
+    try {
+      await this.welcomed;
+    } catch (err) {
+      return this.close(err instanceof Error ? err.message : String(err));
+    }
     try {
       while (!this.#isClosed) {
         // Every frame of one read is dispatched in one go, so the replies they cause leave in

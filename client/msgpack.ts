@@ -374,7 +374,9 @@ class _Decoder {
     const out: Record<string, unknown> = {};
     for (let i = 0; i < n; i++) {
       const key = this.value(depth + 1);
-      if (typeof key !== "string" && typeof key !== "number") throw new MsgpackError("map key is not a string");
+      if (typeof key !== "string" && typeof key !== "number") {
+        throw new MsgpackError("map key is not a string");
+      }
       if (key === "__proto__") throw new MsgpackError("map key __proto__ is not allowed");
       out[key] = this.value(depth + 1);
     }

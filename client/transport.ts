@@ -144,6 +144,7 @@ export class FrameTransport {
   #filling = new _Batch();
   #spare: _Batch | null = null;
   #flushing = false;
+  #corked = false;
   #closed = false;
   #sealer: FrameSealer | null = null;
   // Keyed output: writes being sealed or written, in wire order, and their plaintext bytes.
@@ -172,6 +173,14 @@ export class FrameTransport {
   encrypt(sealer: FrameSealer, opener: FrameOpener): void {
     this.#sealer = sealer;
     this.#opener = opener;
+  }
+
+  /**
+   * Holds the next frame back until another one joins it, so both leave in one write (a hello
+   * and the first call behind it).
+   */
+  cork(): void {
+    this.#corked = true;
   }
 
   /** Called once when a write fails (the connection is then unusable). */
@@ -333,7 +342,8 @@ export class FrameTransport {
     buf.set(head, b.len + 4);
     if (tail) buf.set(tail, b.len + 4 + head.length);
     b.len += 4 + len;
-    if (!this.#flushing) {
+    if (this.#corked && b.starts.length > 1) this.#corked = false;
+    if (!this.#flushing && !this.#corked) {
       this.#flushing = true;
       queueMicrotask(() => this.#sealer ? this.#flushSealed() : this.#flush());
     }

@@ -9,16 +9,61 @@ import { decode, encodeShared, MsgpackError } from "../client/msgpack.ts";
 
 const SAMPLES: [string, unknown][] = [
   ["small integers", [0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1]],
-  ["negative integers", [-1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31), -(2 ** 31) - 1, -(2 ** 53) + 1]],
+  ["negative integers", [
+    -1,
+    -32,
+    -33,
+    -128,
+    -129,
+    -32768,
+    -32769,
+    -(2 ** 31),
+    -(2 ** 31) - 1,
+    -(2 ** 53) + 1,
+  ]],
   ["floats", [1.5, -0.25, 1e300, NaN, Infinity, -Infinity]],
-  ["ASCII strings of each header size", ["", "a", "x".repeat(31), "x".repeat(32), "x".repeat(300), "x".repeat(70000)]],
-  ["multi-byte strings", ["é".repeat(15), "é".repeat(16), "é".repeat(40), "😀".repeat(16), "日本".repeat(30), "é".repeat(40000)]],
+  ["ASCII strings of each header size", [
+    "",
+    "a",
+    "x".repeat(31),
+    "x".repeat(32),
+    "x".repeat(300),
+    "x".repeat(70000),
+  ]],
+  ["multi-byte strings", [
+    "é".repeat(15),
+    "é".repeat(16),
+    "é".repeat(40),
+    "😀".repeat(16),
+    "日本".repeat(30),
+    "é".repeat(40000),
+  ]],
   ["nil and booleans", [null, true, false]],
-  ["arrays of each header size", [[], [1, [2, [3]]], Array.from({ length: 16 }, (_, i) => i), new Array(70000).fill(0)]],
-  ["maps of each header size", [{}, { a: 1, b: "c" }, Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, i]))]],
-  ["binary of each header size", [new Uint8Array(0), new Uint8Array(255), new Uint8Array(256), new Uint8Array(70000).fill(7)]],
+  ["arrays of each header size", [
+    [],
+    [1, [2, [3]]],
+    Array.from({ length: 16 }, (_, i) => i),
+    new Array(70000).fill(0),
+  ]],
+  ["maps of each header size", [
+    {},
+    { a: 1, b: "c" },
+    Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, i])),
+  ]],
+  ["binary of each header size", [
+    new Uint8Array(0),
+    new Uint8Array(255),
+    new Uint8Array(256),
+    new Uint8Array(70000).fill(7),
+  ]],
   ["a call frame", [0, 2, "ls", { Path: "/X0123456789abcdef/a/b", Recursive: true, PostOrder: false }]],
-  ["a handshake", { V: 1, Role: "client", Keyed: true, Target: "Q0123456789abcdef/812", Nonce: new Uint8Array(32) }],
+  ["a handshake", {
+    V: 1,
+    Role: "client",
+    Keyed: true,
+    Target: "Q0123456789abcdef/812",
+    Nonce: new Uint8Array(32),
+  }],
 ];
 
 Deno.test("encodeShared() writes the same bytes as @msgpack/msgpack", async (t) => {
