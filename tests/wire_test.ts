@@ -121,6 +121,34 @@ Deno.test("raw frames against a real server", async (t) => {
       c.close();
     });
 
+    await t.step("a call sent in the same write as the hello is answered after the welcome", async () => {
+      const c = await RawConn.open(server.url);
+      const hello = frame(
+        encode({ V: 1, Role: "client", Keyed: false, Target: target(server.url), From: "", Id: "" }),
+      );
+      await c.write(new Uint8Array([...hello, ...frame(encode([0, 2, "view", {}]))]));
+      assert.equal("/" + (await c.read() as Record<string, unknown>).Id, server.serverAnchor);
+      assert.deepEqual(await c.read(), [1, 2, [{ Id: server.serverAnchor.slice(1), Url: server.url }]]);
+      c.close();
+    });
+
+    await t.step("a call sent behind a refused hello is never read", async () => {
+      const c = await RawConn.open(server.url);
+      const hello = frame(
+        encode({ V: 1, Role: "client", Keyed: false, Target: "Q0000000000000001/1", From: "", Id: "" }),
+      );
+      const mk = frame(encode([0, 2, "mk", { Path: `${server.serverAnchor}/early`, Kind: "chan", Arg: 1 }]));
+      await c.write(new Uint8Array([...hello, ...mk]));
+      assert.deepEqual(await c.read(), { Error: "server identity mismatch" });
+      assert.equal(await c.read(), null);
+      c.close();
+      const check = await RawConn.open(server.url);
+      await handshake(check, server.url);
+      await check.write(frame(encode([0, 2, "peek", { Path: `${server.serverAnchor}/early` }])));
+      assert.deepEqual(await check.read(), [1, 2, null], "no channel was made");
+      check.close();
+    });
+
     await t.step("another protocol version is refused", async () => {
       const c = await RawConn.open(server.url);
       await c.write(
