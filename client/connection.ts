@@ -347,7 +347,7 @@ export class Connection {
   openOutput<K extends "recv" | "read">(
     op: K,
     args: Ops[K]["args"],
-    opts: CallOptions = {},
+    opts: CallOptions & { lazy?: boolean } = {},
   ): { stream: ReadableStream<Uint8Array>; result: Promise<Ops[K]["result"]>; first: Promise<void> } {
     const queue: Uint8Array[] = [];
     let ended = false;
@@ -370,17 +370,30 @@ export class Connection {
       wake = null;
       w?.();
     };
-    const result = this.#callWith<Ops[K]["result"]>(op, args, { signal }, (f) => {
-      if (f[0] === T.Data) queue.push(f[2]);
-      else if (f[0] === T.End) ended = true;
-      arrived?.();
-      notify();
-    }, (id) => (callId = id));
-    result.then(() => arrived?.(), (err) => {
-      failure = err;
-      failed?.(err);
-      notify();
-    });
+    let settle: { resolve: (v: Ops[K]["result"]) => void; reject: (err: unknown) => void };
+    const result = new Promise<Ops[K]["result"]>((resolve, reject) => (settle = { resolve, reject }));
+    // A failure is also reported through the stream; `result` is for those who wait for it.
+    result.catch(() => {});
+    let begun = false;
+    const begin = () => {
+      begun = true;
+      this.#callWith<Ops[K]["result"]>(op, args, { signal }, (f) => {
+        if (f[0] === T.Data) queue.push(f[2]);
+        else if (f[0] === T.End) ended = true;
+        arrived?.();
+        notify();
+      }, (id) => (callId = id)).then((value) => {
+        arrived?.();
+        settle.resolve(value);
+      }, (err) => {
+        failure = err;
+        failed?.(err);
+        settle.reject(err);
+        notify();
+      });
+    };
+    // Lazy: the server-side read opens on the first pull, so a stream nobody reads holds nothing.
+    if (!opts.lazy) begin();
     // The stream pulls only once the consumer has taken everything enqueued before, so what
     // was enqueued is acknowledged on the next pull: the first bytes at once (a channel message
     // then counts as received), later ones in batches (each credit frame costs a write here and
@@ -395,6 +408,7 @@ export class Connection {
     };
     const stream = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
+        if (!begun) begin();
         acknowledge(acked ? _CREDIT_BATCH : 1);
         while (queue.length === 0 && !ended && !failure) await new Promise<void>((r) => (wake = r));
         if (queue.length > 0) {

@@ -258,18 +258,8 @@ abstract class _Streaming extends _Handle {
   }
 
   #output(which: "stdout" | "stderr"): ReadableStream<Uint8Array> {
-    let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        reader ??= this._conn.openOutput("read", { ...this._target, Stream: which }).stream.getReader();
-        const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      },
-      cancel: async (reason) => {
-        await reader?.cancel(reason);
-      },
-    }, { highWaterMark: 0 });
+    // Lazy: merely touching `stdout` must not take the stream's single reader.
+    return this._conn.openOutput("read", { ...this._target, Stream: which }, { lazy: true }).stream;
   }
 
   /**
