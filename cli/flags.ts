@@ -66,7 +66,8 @@ export function parseFlags(args: readonly string[], defs: readonly FlagDef[]): P
       parsed.positionals.push(...args.slice(i + 1));
       break;
     }
-    if (arg.length < 2 || arg[0] !== "-" || _NEGATIVE_NUMBER.test(arg)) {
+    // The digit test first keeps the regular expression (costly to compile) off the usual path.
+    if (arg.length < 2 || arg[0] !== "-" || (_isDigit(arg[1]) && _NEGATIVE_NUMBER.test(arg))) {
       parsed.positionals.push(arg);
       continue;
     }
@@ -100,4 +101,8 @@ export function parseFlags(args: readonly string[], defs: readonly FlagDef[]): P
     }
   }
   return parsed;
+}
+
+function _isDigit(c: string): boolean {
+  return c >= "0" && c <= "9";
 }

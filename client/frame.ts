@@ -112,7 +112,7 @@ export function encodeDataHead(id: number, length: number): Uint8Array {
 
 /**
  * Decodes and validates a frame body. Throws on undecodable or ill-shaped input, which closes
- * the connection. Byte payloads are views into `body` (no copy).
+ * the connection. Byte payloads are copies: `body` may be reused at once.
  *
  * @example
  * ```ts

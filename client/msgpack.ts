@@ -242,8 +242,8 @@ function _lengthHeader(at: number, len: number, base: number): number {
 }
 
 /**
- * Decodes one msgpack value that fills `bytes` exactly. Binary values are views into `bytes`
- * (no copy); maps become plain objects. Throws {@link MsgpackError} on truncated or trailing
+ * Decodes one msgpack value that fills `bytes` exactly. Binary values are copies, so `bytes`
+ * may be reused at once (the transport reads into one buffer); maps become plain objects. Throws {@link MsgpackError} on truncated or trailing
  * bytes, extension types, map keys other than strings and integers, the key `__proto__`, and any
  * container that declares more elements than bytes remain.
  *
@@ -342,7 +342,7 @@ class _Decoder {
 
   bin(n: number): Uint8Array {
     const at = this.take(n);
-    return this.b.subarray(at, at + n);
+    return this.b.slice(at, at + n);
   }
 
   str(n: number): string {

@@ -191,6 +191,7 @@ export class FrameTransport {
   /**
    * Reads the next frame body, or `null` at a clean end of stream (before encryption starts:
    * the handshake's messages). Throws on an oversized length, a truncated frame or a read error.
+   * The body is a view of the read buffer, valid until the next read.
    */
   async read(): Promise<Uint8Array | null> {
     if (this.#opener) throw new Error("read() is for the handshake; use readBatch()");
@@ -204,7 +205,7 @@ export class FrameTransport {
 
   /**
    * Reads every frame that is available now (at least one, waiting for it), or `null` at a
-   * clean end of stream. Once encrypted, the unit on the wire is a sealed record holding one or
+   * clean end of stream. The bodies are views of the read buffer, valid until the next read. Once encrypted, the unit on the wire is a sealed record holding one or
    * more whole frames (see {@link FrameTransport.encrypt}); records are opened concurrently, as
    * they arrive, and their frames returned in order.
    */
@@ -290,14 +291,17 @@ export class FrameTransport {
    */
   async #fill(need: number): Promise<boolean> {
     if (this.#end - this.#start >= need) return true;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
     if (this.#buf.length - this.#start < need) {
-      // Bodies handed out are views into the old buffer, so move the tail to a fresh one
-      // instead of compacting in place.
-      const fresh = new Uint8Array(Math.max(this.#chunk, need));
-      fresh.set(this.#buf.subarray(this.#start, this.#end));
+      // Bodies handed out are valid only until the next read, so the buffer is reused: its
+      // unread tail moves to the front, into a larger buffer when it must grow. (Fresh memory
+      // is costly to fault in, and most of a connection's bytes pass through here.)
+      const size = Math.max(this.#chunk, need);
+      const target = size > this.#buf.length ? new Uint8Array(size) : this.#buf;
+      target.set(this.#buf.subarray(this.#start, this.#end));
       this.#end -= this.#start;
       this.#start = 0;
-      this.#buf = fresh;
+      this.#buf = target;
     }
     while (this.#end - this.#start < need) {
       const n = await this.#conn.read(this.#buf.subarray(this.#end));

@@ -15,8 +15,6 @@ export interface CircuitUrl {
   workerId: string;
 }
 
-const _WORKER_ID = /^Q[0-9a-fA-F]{16}$/;
-
 /**
  * Parses a circuit URL, throwing `CircuitError` with the specification's message on failure.
  *
@@ -52,15 +50,15 @@ export function parseCircuitUrl(text: string): CircuitUrl {
     if (colon < 0) fail("missing port");
     host = hostPort.slice(0, colon);
     portText = hostPort.slice(colon + 1);
-    if (host === "" || host.includes(":") || !/^[A-Za-z0-9.\-_]+$/.test(host)) fail("bad host");
+    if (!_isHostName(host)) fail("bad host");
   }
-  if (!/^[0-9]{1,5}$/.test(portText)) fail("missing port");
+  if (!_isDigits(portText, 5)) fail("missing port");
   const port = Number(portText);
   if (port < 1 || port > 65535) fail("missing port");
   const parts = path.split("/");
   if (parts.length !== 3 || parts[0] !== "") fail("path must be /<pid>/<workerID>");
-  if (!/^[0-9]{1,10}$/.test(parts[1]) || Number(parts[1]) < 1) fail("bad pid");
-  if (!_WORKER_ID.test(parts[2])) fail("bad worker ID");
+  if (!_isDigits(parts[1], 10) || Number(parts[1]) < 1) fail("bad pid");
+  if (!_isWorkerId(parts[2])) fail("bad worker ID");
   return { host, port, pid: Number(parts[1]), workerId: "Q" + parts[2].slice(1).toLowerCase() };
 }
 
@@ -77,4 +75,38 @@ export function parseCircuitUrl(text: string): CircuitUrl {
 export function formatCircuitUrl(url: CircuitUrl): string {
   const host = url.host.includes(":") ? `[${url.host}]` : url.host;
   return `circuit://${host}:${url.port}/${url.pid}/${url.workerId}`;
+}
+
+// Character tests rather than regular expressions: every CLI command parses a URL, and compiling a
+// regular expression is a measurable part of a command's start.
+
+function _isDigits(text: string, maxLength: number): boolean {
+  if (text.length === 0 || text.length > maxLength) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+// Letters, digits, ".", "-" and "_": an IPv4 literal or a host name.
+function _isHostName(text: string): boolean {
+  if (text.length === 0) return false;
+  for (const c of text) {
+    if (!(_isHexOrAlnum(c, false) || c === "." || c === "-" || c === "_")) return false;
+  }
+  return true;
+}
+
+// `Q` and 16 hex digits of either case.
+function _isWorkerId(text: string): boolean {
+  if (text.length !== 17 || text[0] !== "Q") return false;
+  for (let i = 1; i < 17; i++) if (!_isHexOrAlnum(text[i], true)) return false;
+  return true;
+}
+
+// A digit, or a letter (with `hexOnly`, a to f), of either case.
+function _isHexOrAlnum(c: string, hexOnly: boolean): boolean {
+  const lower = c.toLowerCase();
+  return (c >= "0" && c <= "9") || (lower >= "a" && lower <= (hexOnly ? "f" : "z") && lower.length === 1);
 }

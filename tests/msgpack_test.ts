@@ -106,11 +106,11 @@ Deno.test("encodeShared() refuses values outside the protocol's subset", () => {
   assert.throws(() => encodeShared(cycle), /nested too deeply/);
 });
 
-Deno.test("decode() returns binary values as views of its input", () => {
+Deno.test("decode() returns binary values as copies, so its input can be reused", () => {
   const bytes = new Uint8Array([0x92, 0xc4, 0x02, 9, 8, 0x01]);
   const [bin] = decode(bytes) as [Uint8Array];
   bytes[3] = 42;
-  assert.deepEqual([...bin], [42, 8]);
+  assert.deepEqual([...bin], [9, 8]);
 });
 
 Deno.test("decode() refuses malformed and hostile input", async (t) => {
