@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { decode, encodeShared } from "./msgpack.ts";
+import { decode, encodeArrayBinHead, encodeShared } from "./msgpack.ts";
 
 /**
  * Largest frame body accepted or sent (SPEC §11: 1 MiB). Checked against the length prefix
@@ -65,7 +65,8 @@ export function encodeBodyShared(frame: Frame | unknown[] | Record<string, unkno
 
 /**
  * Encodes the msgpack head of a data frame `[4, id, bin(length)]`, without the payload, so a
- * payload can be copied once, straight into the outgoing batch. Decodes like any frame.
+ * payload can be copied once, straight into the outgoing batch. Decodes like any frame. The
+ * result is only valid until the next encoding, like {@link encodeBodyShared}'s.
  *
  * @example
  * ```ts
@@ -76,38 +77,7 @@ export function encodeBodyShared(frame: Frame | unknown[] | Record<string, unkno
  * ```
  */
 export function encodeDataHead(id: number, length: number): Uint8Array {
-  const out = new Uint8Array(16);
-  const view = new DataView(out.buffer);
-  out[0] = 0x93;
-  out[1] = T.Data;
-  let n = 2;
-  if (id < 0x80) out[n++] = id;
-  else if (id <= 0xffff) {
-    out[n++] = 0xcd;
-    view.setUint16(n, id);
-    n += 2;
-  } else if (id <= 0xffffffff) {
-    out[n++] = 0xce;
-    view.setUint32(n, id);
-    n += 4;
-  } else {
-    out[n++] = 0xcf;
-    view.setBigUint64(n, BigInt(id));
-    n += 8;
-  }
-  if (length < 0x100) {
-    out[n++] = 0xc4;
-    out[n++] = length;
-  } else if (length <= 0xffff) {
-    out[n++] = 0xc5;
-    view.setUint16(n, length);
-    n += 2;
-  } else {
-    out[n++] = 0xc6;
-    view.setUint32(n, length);
-    n += 4;
-  }
-  return out.subarray(0, n);
+  return encodeArrayBinHead([T.Data, id], length);
 }
 
 /**

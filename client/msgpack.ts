@@ -48,6 +48,27 @@ export function encodeShared(value: unknown): Uint8Array {
   return _buf.subarray(0, _pos);
 }
 
+/**
+ * Encodes an array of `items` and then a binary value of `binLength` bytes, without those
+ * bytes: the caller sends them right behind, so a large payload is copied once, straight to its
+ * destination. The result is a view valid until the next call, like {@link encodeShared}'s.
+ *
+ * @example
+ * ```ts
+ * import { decode, encodeArrayBinHead } from "./msgpack.ts";
+ * const head = encodeArrayBinHead([4, 2], 3);
+ * console.log(decode(new Uint8Array([...head, 7, 8, 9]))); // [ 4, 2, Uint8Array(3) [ 7, 8, 9 ] ]
+ * ```
+ */
+export function encodeArrayBinHead(items: readonly unknown[], binLength: number): Uint8Array {
+  _pos = 0;
+  _header(items.length + 1, 0x90, 0xdc);
+  for (const item of items) _encode(item, 1);
+  _ensure(5);
+  _pos += _lengthHeader(_pos, binLength, 0xc4);
+  return _buf.subarray(0, _pos);
+}
+
 /** Values nested deeper than this are refused (a cycle would otherwise recurse for ever). */
 const _MAX_DEPTH = 64;
 

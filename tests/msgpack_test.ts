@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { decode as refDecode, encode as refEncode } from "@msgpack/msgpack";
-import { decode, encodeShared, MsgpackError } from "../client/msgpack.ts";
+import { decode, encodeArrayBinHead, encodeShared, MsgpackError } from "../client/msgpack.ts";
 
 const SAMPLES: [string, unknown][] = [
   ["small integers", [0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1]],
@@ -80,6 +80,17 @@ Deno.test("decode() reads back what @msgpack/msgpack wrote", async (t) => {
       const bytes = refEncode(value);
       assert.deepEqual(decode(bytes), refDecode(bytes));
     });
+  }
+});
+
+Deno.test("encodeArrayBinHead() writes a data frame's bytes but for its payload", () => {
+  for (const id of [1, 200, 70000, 2 ** 33]) {
+    for (const length of [0, 255, 256, 65536, 70000]) {
+      const payload = new Uint8Array(length).fill(5);
+      const whole = refEncode([4, id, payload]);
+      const head = encodeArrayBinHead([4, id], length);
+      assert.deepEqual(head, whole.subarray(0, whole.length - length), `id ${id}, ${length} bytes`);
+    }
   }
 });
 
