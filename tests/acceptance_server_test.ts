@@ -404,12 +404,30 @@ Deno.test("A19: unknown servers are errors; a hung member makes calls on it fail
         assert.ok(ms < 1000, `took ${ms} ms`);
       });
 
+      // Started together, while B is still in A's view (membership removes it within seconds).
+      const listing = timed(() => c("ls", ["/..."]));
       await t.step("with B stopped, peek of an anchor on B fails within 11 s: unreachable", async () => {
         const [r, ms] = await timed(() => c("peek", [`${b.serverAnchor}/x`]));
         assertErr(r, "unreachable");
         assert.ok(r.stderr.includes(`server ${b.serverAnchor.slice(1)} unreachable`), r.stderr);
         assert.ok(ms < 11_000, `took ${ms} ms`);
       });
+
+      await t.step(
+        "with B stopped, ls /... prints what it could and one error line for B, exit 1",
+        async () => {
+          const [r, ms] = await listing;
+          assert.equal(r.code, 1, `exit ${r.code}, stdout ${JSON.stringify(r.stdout)}`);
+          assert.deepEqual(r.stdout.split("\n").filter((l) => l !== "").sort(), [xa, b.serverAnchor].sort());
+          const errors = r.stderr.split("\n").filter((l) => l !== "");
+          assert.equal(errors.length, 1, r.stderr);
+          assert.match(
+            errors[0],
+            new RegExp(`^circuit: ls: server ${b.serverAnchor.slice(1)} unreachable: `),
+          );
+          assert.ok(ms < 11_000, `took ${ms} ms`);
+        },
+      );
     } finally {
       b.kill("SIGCONT");
     }
