@@ -283,12 +283,27 @@ export function decode(bytes: Uint8Array): unknown {
 
 class _Decoder {
   readonly b: Uint8Array;
-  readonly v: DataView;
   pos = 0;
+  #view: DataView | null = null;
 
   constructor(b: Uint8Array) {
     this.b = b;
-    this.v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
+
+  // Made on first use: most frames hold no float or signed integer, so they need no view.
+  get v(): DataView {
+    return this.#view ??= new DataView(this.b.buffer, this.b.byteOffset, this.b.byteLength);
+  }
+
+  // The next 2 or 4 bytes as a big-endian unsigned integer (lengths, counts, small IDs).
+  u16(): number {
+    const at = this.take(2);
+    return (this.b[at] << 8) | this.b[at + 1];
+  }
+
+  u32(): number {
+    const at = this.take(4);
+    return ((this.b[at] << 24) | (this.b[at + 1] << 16) | (this.b[at + 2] << 8) | this.b[at + 3]) >>> 0;
   }
 
   // Advances past `n` bytes and returns where they start; throws if they are not all there.
@@ -307,7 +322,6 @@ class _Decoder {
     if (t <= 0x8f) return this.map(t & 0x0f, depth);
     if (t <= 0x9f) return this.array(t & 0x0f, depth);
     if (t <= 0xbf) return this.str(t & 0x1f);
-    const v = this.v;
     switch (t) {
       case 0xc0:
         return null;
@@ -318,45 +332,43 @@ class _Decoder {
       case 0xc4:
         return this.bin(this.b[this.take(1)]);
       case 0xc5:
-        return this.bin(v.getUint16(this.take(2)));
+        return this.bin(this.u16());
       case 0xc6:
-        return this.bin(v.getUint32(this.take(4)));
+        return this.bin(this.u32());
       case 0xca:
-        return v.getFloat32(this.take(4));
+        return this.v.getFloat32(this.take(4));
       case 0xcb:
-        return v.getFloat64(this.take(8));
+        return this.v.getFloat64(this.take(8));
       case 0xcc:
         return this.b[this.take(1)];
       case 0xcd:
-        return v.getUint16(this.take(2));
+        return this.u16();
       case 0xce:
-        return v.getUint32(this.take(4));
-      case 0xcf: {
-        const at = this.take(8);
-        return v.getUint32(at) * 0x100000000 + v.getUint32(at + 4);
-      }
+        return this.u32();
+      case 0xcf:
+        return this.u32() * 0x100000000 + this.u32();
       case 0xd0:
-        return v.getInt8(this.take(1));
+        return this.v.getInt8(this.take(1));
       case 0xd1:
-        return v.getInt16(this.take(2));
+        return this.v.getInt16(this.take(2));
       case 0xd2:
-        return v.getInt32(this.take(4));
+        return this.v.getInt32(this.take(4));
       case 0xd3:
-        return Number(v.getBigInt64(this.take(8)));
+        return Number(this.v.getBigInt64(this.take(8)));
       case 0xd9:
         return this.str(this.b[this.take(1)]);
       case 0xda:
-        return this.str(v.getUint16(this.take(2)));
+        return this.str(this.u16());
       case 0xdb:
-        return this.str(v.getUint32(this.take(4)));
+        return this.str(this.u32());
       case 0xdc:
-        return this.array(v.getUint16(this.take(2)), depth);
+        return this.array(this.u16(), depth);
       case 0xdd:
-        return this.array(v.getUint32(this.take(4)), depth);
+        return this.array(this.u32(), depth);
       case 0xde:
-        return this.map(v.getUint16(this.take(2)), depth);
+        return this.map(this.u16(), depth);
       case 0xdf:
-        return this.map(v.getUint32(this.take(4)), depth);
+        return this.map(this.u32(), depth);
     }
     throw new MsgpackError(`unsupported msgpack type 0x${t.toString(16)}`);
   }

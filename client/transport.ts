@@ -69,10 +69,10 @@ function _splitRecord(record: Uint8Array, bodies: Uint8Array[]): void {
 }
 
 /**
- * Sizes of fresh read buffers. A connection starts small, because zeroed pages are costly to
- * fault in and most connections (a CLI command, a handshake) carry a few small frames; each read
- * that fills its buffer quadruples the next one, up to a size where a 64 KiB data frame rarely
- * straddles two reads.
+ * Sizes of a connection's read buffer. It starts small, because zeroed pages are costly to fault
+ * in and most connections (a CLI command, a handshake) carry a few small frames; a read that
+ * fills it makes the next buffer four times larger, up to a size where a 64 KiB data frame
+ * rarely straddles two reads.
  */
 const _READ_CHUNK_FIRST = 16 * 1024;
 const _READ_CHUNK_MAX = 256 * 1024;
@@ -205,9 +205,10 @@ export class FrameTransport {
 
   /**
    * Reads every frame that is available now (at least one, waiting for it), or `null` at a
-   * clean end of stream. The bodies are views of the read buffer, valid until the next read. Once encrypted, the unit on the wire is a sealed record holding one or
-   * more whole frames (see {@link FrameTransport.encrypt}); records are opened concurrently, as
-   * they arrive, and their frames returned in order.
+   * clean end of stream. The bodies are views of the read buffer, valid until the next read.
+   * Once encrypted, the unit on the wire is a sealed record holding one or more whole frames
+   * (see {@link FrameTransport.encrypt}); records are opened concurrently, as they arrive, and
+   * their frames returned in order.
    */
   async readBatch(): Promise<Uint8Array[] | null> {
     if (this.#opener) return this.#readOpened();

@@ -82,18 +82,16 @@ export function formatCircuitUrl(url: CircuitUrl): string {
 
 function _isDigits(text: string, maxLength: number): boolean {
   if (text.length === 0 || text.length > maxLength) return false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return false;
-  }
+  for (let i = 0; i < text.length; i++) if (!_isDigit(text.charCodeAt(i))) return false;
   return true;
 }
 
 // Letters, digits, ".", "-" and "_": an IPv4 literal or a host name.
 function _isHostName(text: string): boolean {
   if (text.length === 0) return false;
-  for (const c of text) {
-    if (!(_isHexOrAlnum(c, false) || c === "." || c === "-" || c === "_")) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (!(_isDigit(c) || _isLetter(c, 0x7a) || c === 0x2e || c === 0x2d || c === 0x5f)) return false;
   }
   return true;
 }
@@ -101,12 +99,18 @@ function _isHostName(text: string): boolean {
 // `Q` and 16 hex digits of either case.
 function _isWorkerId(text: string): boolean {
   if (text.length !== 17 || text[0] !== "Q") return false;
-  for (let i = 1; i < 17; i++) if (!_isHexOrAlnum(text[i], true)) return false;
+  for (let i = 1; i < 17; i++) {
+    const c = text.charCodeAt(i);
+    if (!(_isDigit(c) || _isLetter(c, 0x66))) return false;
+  }
   return true;
 }
 
-// A digit, or a letter (with `hexOnly`, a to f), of either case.
-function _isHexOrAlnum(c: string, hexOnly: boolean): boolean {
-  const lower = c.toLowerCase();
-  return (c >= "0" && c <= "9") || (lower >= "a" && lower <= (hexOnly ? "f" : "z") && lower.length === 1);
+function _isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+// A letter of either case up to `lastLower` ("z", or "f" for hex digits).
+function _isLetter(c: number, lastLower: number): boolean {
+  return (c >= 0x61 && c <= lastLower) || (c >= 0x41 && c <= lastLower - 0x20);
 }
