@@ -38,4 +38,4 @@ export {
   Server,
   Subscription,
 } from "./client/handles.ts";
-export { CircuitError, ConnectionError } from "./client/errors.ts";
+export { CircuitError, ConnectionError } from "./wire/errors.ts";

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { CircuitError } from "../client/errors.ts";
-import { formatAnchorPath, parseAnchorPath } from "../client/path.ts";
+import { CircuitError } from "../wire/errors.ts";
+import { formatAnchorPath, parseAnchorPath } from "../wire/path.ts";
 
 /**
  * Normalises an anchor argument: empty components dropped, a trailing `/...` ignored; `/` for

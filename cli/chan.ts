@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { CircuitError } from "../client/errors.ts";
+import { CircuitError } from "../wire/errors.ts";
 import { anchorArg, elementArg } from "./anchor.ts";
 import type { Invocation } from "./commands.ts";
 import { CALL_TIMEOUT_MS, dialServer } from "./dial.ts";

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { connectEarly } from "../client/dial.ts";
-import type { Connection } from "../client/connection.ts";
-import { parseKeyText } from "../client/crypto/keys.ts";
-import { CircuitError } from "../client/errors.ts";
-import { parseCircuitUrl } from "../client/url.ts";
+import { connectEarly } from "../wire/dial.ts";
+import type { Connection } from "../wire/connection.ts";
+import { parseKeyText } from "../wire/crypto/keys.ts";
+import { CircuitError } from "../wire/errors.ts";
+import { parseCircuitUrl } from "../wire/url.ts";
 import type { ParsedArgs } from "./flags.ts";
 import { causeText, ContextError, errorReport, printError } from "./fail.ts";
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { CircuitError } from "../client/errors.ts";
+import { CircuitError } from "../wire/errors.ts";
 import { parseRun } from "../server/docker/run.ts";
 import { elementArg } from "./anchor.ts";
 import type { Invocation } from "./commands.ts";

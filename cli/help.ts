@@ -8,7 +8,7 @@ import { CLIENT_FLAGS, type CommandDef, COMMANDS, type Invocation } from "./comm
 import { UsageError } from "./fail.ts";
 import type { FlagDef } from "./flags.ts";
 import { writeStdout } from "./io.ts";
-import { VERSION } from "../client/version.ts";
+import { VERSION } from "../wire/version.ts";
 
 /**
  * The text of `circuit help`: every command with its one-line description.

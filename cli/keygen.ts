@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { generateKey } from "../client/crypto/keys.ts";
+import { generateKey } from "../wire/crypto/keys.ts";
 import { writeStdout } from "./io.ts";
 
 /**

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { ListEntry } from "../client/ops.ts";
-import { formatAnchorPath, parseAnchorPath } from "../client/path.ts";
+import type { ListEntry } from "../wire/ops.ts";
+import { formatAnchorPath, parseAnchorPath } from "../wire/path.ts";
 import { formatJson } from "../client/json.ts";
 import type { Invocation } from "./commands.ts";
 import { CALL_TIMEOUT_MS, dialServer } from "./dial.ts";

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { parseCmdJson } from "../client/cmd.ts";
-import { CircuitError } from "../client/errors.ts";
+import { parseCmdJson } from "../wire/cmd.ts";
+import { CircuitError } from "../wire/errors.ts";
 import { formatJson } from "../client/json.ts";
 import { anchorArg, elementArg } from "./anchor.ts";
 import type { Invocation } from "./commands.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { formatJson } from "../client/json.ts";
-import { parseCircuitUrl } from "../client/url.ts";
+import { parseCircuitUrl } from "../wire/url.ts";
 import { anchorArg, elementArg } from "./anchor.ts";
 import type { Invocation } from "./commands.ts";
 import { CALL_TIMEOUT_MS, dialServer, SLOW_CALL_TIMEOUT_MS } from "./dial.ts";

@@ -3,10 +3,10 @@
  *
  * @module
  */
-import type { Connection } from "./connection.ts";
-import { parseKeyText } from "./crypto/keys.ts";
-import { connect } from "./dial.ts";
-import { CircuitError } from "./errors.ts";
+import type { Connection } from "../wire/connection.ts";
+import { parseKeyText } from "../wire/crypto/keys.ts";
+import { connect } from "../wire/dial.ts";
+import { CircuitError } from "../wire/errors.ts";
 import {
   _handleFor,
   CALL_TIMEOUT_MS,
@@ -19,8 +19,8 @@ import {
   type Proc,
   type Subscription,
 } from "./handles.ts";
-import type { HandleInfo } from "./ops.ts";
-import { checkAnchorName, parseAnchorPath } from "./path.ts";
+import type { HandleInfo } from "../wire/ops.ts";
+import { checkAnchorName, parseAnchorPath } from "../wire/path.ts";
 
 /** `mk` of a container may pull in engine work; it gets longer (SPEC §4.6). */
 const _DOCKER_TIMEOUT_MS = 30_000;

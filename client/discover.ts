@@ -1,13 +1,13 @@
 /**
  * Discovery datagrams (SPEC §9.4) and the client side of discovery: probe an IPv4 multicast group
  * for servers and take the first valid answer. Needs `--unstable-net` (UDP). The server side
- * (server/discovery.ts) uses the same datagram codec.
+ * (server/discovery/multicast.ts) uses the same datagram codec.
  *
  * @module
  */
-import { discoveryKey, macPayload, verifyPayload } from "./crypto/discovery_mac.ts";
-import { CircuitError, ConnectionError } from "./errors.ts";
-import { formatCircuitUrl, parseCircuitUrl } from "./url.ts";
+import { discoveryKey, macPayload, verifyPayload } from "../wire/crypto/discovery_mac.ts";
+import { CircuitError, ConnectionError } from "../wire/errors.ts";
+import { formatCircuitUrl, parseCircuitUrl } from "../wire/url.ts";
 
 /** Probes go out at 0, 1, 2, 3 and 4 s, so one lost datagram does not fail discovery. */
 const _PROBE_TIMES_MS = [0, 1_000, 2_000, 3_000, 4_000];

@@ -6,8 +6,8 @@
  * @module
  */
 import { camelize } from "./case.ts";
-import type { Connection } from "./connection.ts";
-import type { HandleInfo, Target } from "./ops.ts";
+import type { Connection } from "../wire/connection.ts";
+import type { HandleInfo, Target } from "../wire/ops.ts";
 
 /**
  * Options of a blocking operation (`wait`, `send`, `recv`).

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { connect } from "../client/dial.ts";
+import { connect } from "../wire/dial.ts";
 import { dial } from "../mod.ts";
 import { circuit, CLI, PERMISSIONS, QUIET_ENV, TestServer } from "../tests/_harness.ts";
 import { benchCluster } from "./bench_cluster.ts";

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { Connection, IncomingCall } from "../client/connection.ts";
-import { ErrorKind, T } from "../client/frame.ts";
+import type { Connection, IncomingCall } from "../wire/connection.ts";
+import { ErrorKind, T } from "../wire/frame.ts";
 
 /** Fails relayed calls when their hosting server leaves the view. */
 export class RelayTable {

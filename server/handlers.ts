@@ -3,10 +3,10 @@
  *
  * @module
  */
-import type { IncomingCall } from "../client/connection.ts";
-import { CircuitError } from "../client/errors.ts";
-import type { HandleInfo } from "../client/ops.ts";
-import { validateCmd } from "../client/cmd.ts";
+import type { IncomingCall } from "../wire/connection.ts";
+import { CircuitError } from "../wire/errors.ts";
+import type { HandleInfo } from "../wire/ops.ts";
+import { validateCmd } from "../wire/cmd.ts";
 import type { Element, ElementContext } from "./elements/element.ts";
 import { ChanElement } from "./elements/chan.ts";
 import { ProcElement } from "./elements/proc.ts";

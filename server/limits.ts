@@ -1,9 +1,9 @@
 /**
  * Per-connection limits that keep one bad or greedy peer from hurting the others (SPEC §11):
  * how long a handshake may take, how many calls and streams one connection may hold open at the
- * server, and the errors that say which limit was hit. The frame size (client/frame.ts), the
- * unsent output per connection (client/transport.ts) and the unread output per stream
- * (server/output_buffer.ts) are bounded where they are enforced; docs/DECISIONS.md lists them all.
+ * server, and the errors that say which limit was hit. The frame size (wire/frame.ts), the
+ * unsent output per connection (wire/transport.ts) and the unread output per stream
+ * (server/elements/output_buffer.ts) are bounded where they are enforced; docs/DECISIONS.md lists them all.
  *
  * @module
  */

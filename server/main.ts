@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { parseKeyText } from "../client/crypto/keys.ts";
-import { formatCircuitUrl, parseCircuitUrl } from "../client/url.ts";
-import { VERSION } from "../client/version.ts";
+import { parseKeyText } from "../wire/crypto/keys.ts";
+import { formatCircuitUrl, parseCircuitUrl } from "../wire/url.ts";
+import { VERSION } from "../wire/version.ts";
 import { advertisedHost, interfaceAddress, parseListenAddr } from "./address.ts";
-import { Discovery } from "./discovery.ts";
+import { Discovery } from "./discovery/multicast.ts";
 import { DockerEngine } from "./docker/engine.ts";
 import { log } from "./log.ts";
 import { OpsLog } from "./ops_log.ts";

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { CircuitError } from "../client/errors.ts";
-import type { ListEntry } from "../client/ops.ts";
+import { CircuitError } from "../wire/errors.ts";
+import type { ListEntry } from "../wire/ops.ts";
 import type { Element, ElementContext } from "./elements/element.ts";
 
 class _Anchor {

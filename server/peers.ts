@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { Connection, IncomingCall } from "../client/connection.ts";
-import { connect } from "../client/dial.ts";
+import type { Connection, IncomingCall } from "../wire/connection.ts";
+import { connect } from "../wire/dial.ts";
 
 /** A retired duplicate connection is closed once idle; checked this often. */
 const _RETIRE_CHECK_MS = 1_000;

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { Connection, type IncomingCall } from "../client/connection.ts";
-import { CircuitError, ConnectionError } from "../client/errors.ts";
-import { acceptHandshake, HandshakeRejected } from "../client/handshake.ts";
-import { parseAnchorPath } from "../client/path.ts";
-import { FrameTransport } from "../client/transport.ts";
+import { Connection, type IncomingCall } from "../wire/connection.ts";
+import { CircuitError, ConnectionError } from "../wire/errors.ts";
+import { acceptHandshake, HandshakeRejected } from "../wire/handshake.ts";
+import { parseAnchorPath } from "../wire/path.ts";
+import { FrameTransport } from "../wire/transport.ts";
 import type { DockerEngine } from "./docker/engine.ts";
 import { parseRun } from "./docker/run.ts";
 import type { Element, ElementContext } from "./elements/element.ts";
@@ -20,7 +20,7 @@ import { SubscriptionElement } from "./elements/subscription.ts";
 import { relay, RelayTable } from "./forward.ts";
 import { type LocalContext, serveLocal } from "./handlers.ts";
 import { log } from "./log.ts";
-import { Membership } from "./membership.ts";
+import { Membership } from "./membership/swim.ts";
 import { Namespace } from "./namespace.ts";
 import type { OpsLog } from "./ops_log.ts";
 import { Peers } from "./peers.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { CircuitError } from "../client/errors.ts";
+import { CircuitError } from "../wire/errors.ts";
 
 // SPEC §5's list, without the SIG prefix, mapped to the name Deno sends. IOT is ABRT's other
 // name (the same signal number on every Unix), and Deno only knows it as SIGABRT.

@@ -12,9 +12,9 @@
  *
  * @module
  */
-import type { Connection } from "../client/connection.ts";
-import { connect } from "../client/dial.ts";
-import type { OpName } from "../client/ops.ts";
+import type { Connection } from "../wire/connection.ts";
+import { connect } from "../wire/dial.ts";
+import type { OpName } from "../wire/ops.ts";
 import { CLI, PERMISSIONS, QUIET_ENV, type RunResult } from "./_harness.ts";
 
 /** Every namespace the tests create starts with this, so stale ones can be found and removed. */

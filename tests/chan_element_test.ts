@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { CircuitError } from "../client/errors.ts";
+import { CircuitError } from "../wire/errors.ts";
 import { ChanElement } from "../server/elements/chan.ts";
-import { BODY_WINDOW } from "../server/message_pipe.ts";
+import { BODY_WINDOW } from "../server/elements/message_pipe.ts";
 import { readAll, rejection, settled } from "./_elements.ts";
 
 const enc = new TextEncoder();

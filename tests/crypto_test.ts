@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { CircuitError, ConnectionError } from "../client/errors.ts";
-import { generateKey, parseKeyText } from "../client/crypto/keys.ts";
-import { HandshakeKeys, newNonce, NONCE_BYTES } from "../client/crypto/handshake.ts";
-import { FrameOpener, FrameSealer, SEAL_OVERHEAD } from "../client/crypto/sealer.ts";
-import { discoveryKey, macPayload, verifyPayload } from "../client/crypto/discovery_mac.ts";
-import { FrameTransport } from "../client/transport.ts";
+import { CircuitError, ConnectionError } from "../wire/errors.ts";
+import { generateKey, parseKeyText } from "../wire/crypto/keys.ts";
+import { HandshakeKeys, newNonce, NONCE_BYTES } from "../wire/crypto/handshake.ts";
+import { FrameOpener, FrameSealer, SEAL_OVERHEAD } from "../wire/crypto/sealer.ts";
+import { discoveryKey, macPayload, verifyPayload } from "../wire/crypto/discovery_mac.ts";
+import { FrameTransport } from "../wire/transport.ts";
 
 const enc = new TextEncoder();
 const ID = "Q0123456789abcdef/4242";

@@ -1,9 +1,9 @@
 /**
- * The shared coarse timer of client/deadlines.ts. Its tick does not keep the process alive by
+ * The shared coarse timer of wire/deadlines.ts. Its tick does not keep the process alive by
  * itself, so each test holds the event loop open with a timer of its own while it waits.
  */
 import assert from "node:assert/strict";
-import { after, every } from "../client/deadlines.ts";
+import { after, every } from "../wire/deadlines.ts";
 
 function keptAlive<T>(ms: number, work: (done: (value: T) => void) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {

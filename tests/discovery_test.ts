@@ -8,9 +8,9 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { discoveryKey, verifyPayload } from "../client/crypto/discovery_mac.ts";
-import { parseKeyText } from "../client/crypto/keys.ts";
-import { parseCircuitUrl } from "../client/url.ts";
+import { discoveryKey, verifyPayload } from "../wire/crypto/discovery_mac.ts";
+import { parseKeyText } from "../wire/crypto/keys.ts";
+import { parseCircuitUrl } from "../wire/url.ts";
 import { eventually, type RunResult } from "./_harness.ts";
 import {
   canUseNetns,

@@ -3,7 +3,7 @@
  * UDP and TCP sockets on 127.0.0.1.
  */
 import assert from "node:assert/strict";
-import { CircuitError } from "../client/errors.ts";
+import { CircuitError } from "../wire/errors.ts";
 import { DnsListener } from "../server/dns/listener.ts";
 import { NameserverElement } from "../server/elements/dns.ts";
 import type { ElementContext } from "../server/elements/element.ts";

@@ -3,7 +3,7 @@
  * named by DOCKER_HOST, or else the private one that scripts/dockerd.sh starts.
  */
 import assert from "node:assert/strict";
-import { CircuitError } from "../client/errors.ts";
+import { CircuitError } from "../wire/errors.ts";
 import { DockerEngine } from "../server/docker/engine.ts";
 import { parsePort, parseRun } from "../server/docker/run.ts";
 import { ContainerElement } from "../server/elements/docker.ts";

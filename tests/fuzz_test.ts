@@ -12,13 +12,13 @@
  */
 import assert from "node:assert/strict";
 import { encode } from "@msgpack/msgpack";
-import { decodeFrame, T } from "../client/frame.ts";
-import { connect } from "../client/dial.ts";
-import { dialHandshake, PROTOCOL_VERSION } from "../client/handshake.ts";
-import { FrameTransport } from "../client/transport.ts";
-import { parseKeyText } from "../client/crypto/keys.ts";
+import { decodeFrame, T } from "../wire/frame.ts";
+import { connect } from "../wire/dial.ts";
+import { dialHandshake, PROTOCOL_VERSION } from "../wire/handshake.ts";
+import { FrameTransport } from "../wire/transport.ts";
+import { parseKeyText } from "../wire/crypto/keys.ts";
 import { parseRun } from "../server/docker/run.ts";
-import { CircuitError } from "../client/errors.ts";
+import { CircuitError } from "../wire/errors.ts";
 import { circuit, TestServer } from "./_harness.ts";
 
 /** Frames to send in the main fuzz run; the CI default is the minimum. */

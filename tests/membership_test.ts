@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { MemberUpdate } from "../client/ops.ts";
+import type { MemberUpdate } from "../wire/ops.ts";
 import { Broadcasts } from "../server/membership/broadcasts.ts";
 import { MemberTable } from "../server/membership/table.ts";
 import { circuit, collect, eventually, type RunResult, spawnCircuit } from "./_harness.ts";

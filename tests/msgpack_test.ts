@@ -1,11 +1,11 @@
 /**
- * The wire's msgpack codec (client/msgpack.ts) against an independent implementation,
+ * The wire's msgpack codec (wire/msgpack.ts) against an independent implementation,
  * @msgpack/msgpack: the same bytes for every value the protocol sends, the same values back,
  * and refusals of what a hostile peer could send.
  */
 import assert from "node:assert/strict";
 import { decode as refDecode, encode as refEncode } from "@msgpack/msgpack";
-import { decode, encodeArrayBinHead, encodeShared, MsgpackError } from "../client/msgpack.ts";
+import { decode, encodeArrayBinHead, encodeShared, MsgpackError } from "../wire/msgpack.ts";
 
 const SAMPLES: [string, unknown][] = [
   ["small integers", [0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1]],

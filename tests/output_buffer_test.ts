@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { CircuitError } from "../client/errors.ts";
-import { OutputBuffer } from "../server/output_buffer.ts";
+import { CircuitError } from "../wire/errors.ts";
+import { OutputBuffer } from "../server/elements/output_buffer.ts";
 import type { AckedReader } from "../server/streams.ts";
 
 const encoder = new TextEncoder();

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import type { Cmd } from "../client/cmd.ts";
-import { parseCmdJson, validateCmd } from "../client/cmd.ts";
-import { CircuitError } from "../client/errors.ts";
+import type { Cmd } from "../wire/cmd.ts";
+import { parseCmdJson, validateCmd } from "../wire/cmd.ts";
+import { CircuitError } from "../wire/errors.ts";
 import { ProcElement } from "../server/elements/proc.ts";
-import type { OutputBuffer } from "../server/output_buffer.ts";
+import type { OutputBuffer } from "../server/elements/output_buffer.ts";
 import { describeSignal, parseSignal } from "../server/signals.ts";
 import { groupMembers, procInfo } from "./_proc.ts";
 

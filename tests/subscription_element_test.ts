@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CircuitError } from "../client/errors.ts";
+import { CircuitError } from "../wire/errors.ts";
 import { SubscriptionElement } from "../server/elements/subscription.ts";
 import { readAll, rejection, settled } from "./_elements.ts";
 

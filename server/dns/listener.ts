@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { CircuitError } from "../../client/errors.ts";
+import { CircuitError } from "../../wire/errors.ts";
 import type { Transport } from "./answer.ts";
 
 /**

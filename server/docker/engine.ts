@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { CircuitError } from "../../client/errors.ts";
+import { CircuitError } from "../../wire/errors.ts";
 import { type UnixHttpResponse, unixRequest, unixUpgrade, type UpgradedConnection } from "./http_unix.ts";
 
 // Engine API version in every path: 1.41 is what Docker 20.10 (Debian 12's docker.io) speaks,

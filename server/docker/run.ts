@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { CircuitError } from "../../client/errors.ts";
+import { CircuitError } from "../../wire/errors.ts";
 
 /** A parsed Run object, every field present. */
 export interface DockerRun {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { CircuitError } from "../../client/errors.ts";
+import { CircuitError } from "../../wire/errors.ts";
 import { parseListenAddr } from "../address.ts";
 import { answerQuery } from "../dns/answer.ts";
 import { AnswerCache } from "../dns/answer_cache.ts";

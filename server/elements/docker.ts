@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { CircuitError } from "../../client/errors.ts";
+import { CircuitError } from "../../wire/errors.ts";
 import { demuxAttach } from "../docker/demux.ts";
 import type { DockerEngine } from "../docker/engine.ts";
 import type { UpgradedConnection } from "../docker/http_unix.ts";
 import { type DockerStat, toDockerStat } from "../docker/inspect.ts";
 import { createBody, type DockerRun } from "../docker/run.ts";
-import { OutputBuffer } from "../output_buffer.ts";
+import { OutputBuffer } from "./output_buffer.ts";
 import type { ByteSink } from "../streams.ts";
 import type { Element, ElementContext } from "./element.ts";
 

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import type { Cmd } from "../../client/cmd.ts";
-import { CircuitError } from "../../client/errors.ts";
-import { OutputBuffer } from "../output_buffer.ts";
-import { PipeSink } from "../pipe_sink.ts";
+import type { Cmd } from "../../wire/cmd.ts";
+import { CircuitError } from "../../wire/errors.ts";
+import { OutputBuffer } from "./output_buffer.ts";
+import { PipeSink } from "./pipe_sink.ts";
 import { describeSignal, parseSignal } from "../signals.ts";
 import type { ByteSink } from "../streams.ts";
 import type { Element, ElementContext } from "./element.ts";

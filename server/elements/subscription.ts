@@ -5,8 +5,8 @@
  * @module
  */
 
-import { CircuitError } from "../../client/errors.ts";
-import { type MessageOwner, MessagePipe } from "../message_pipe.ts";
+import { CircuitError } from "../../wire/errors.ts";
+import { type MessageOwner, MessagePipe } from "./message_pipe.ts";
 import type { AckedReader } from "../streams.ts";
 import type { Element } from "./element.ts";
 

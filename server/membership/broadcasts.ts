@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { MemberUpdate } from "../../client/ops.ts";
+import type { MemberUpdate } from "../../wire/ops.ts";
 
 /**
  * Updates waiting to be piggybacked or gossiped.

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { MemberUpdate } from "../../client/ops.ts";
+import type { MemberUpdate } from "../../wire/ops.ts";
 
 /** A member of the view. */
 export interface Entry {

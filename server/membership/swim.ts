@@ -10,11 +10,11 @@
  *
  * @module
  */
-import type { Connection, IncomingCall } from "../client/connection.ts";
-import type { Member, MemberUpdate } from "../client/ops.ts";
-import { Broadcasts } from "./membership/broadcasts.ts";
-import { isUpdate, MemberTable, type Outcome } from "./membership/table.ts";
-import type { Peers } from "./peers.ts";
+import type { Connection, IncomingCall } from "../../wire/connection.ts";
+import type { Member, MemberUpdate } from "../../wire/ops.ts";
+import { Broadcasts } from "./broadcasts.ts";
+import { isUpdate, MemberTable, type Outcome } from "./table.ts";
+import type { Peers } from "../peers.ts";
 
 /**
  * One probe per interval (SPEC §9.2 default). With N members each is probed about once per
@@ -111,7 +111,7 @@ export interface MembershipEvents {
  *
  * @example
  * ```ts ignore
- * import { Membership } from "./membership.ts";
+ * import { Membership } from "./swim.ts";
  * const m = new Membership({ Id: "X2dfc77bb3455a9e5", Url: myUrl }, peers, events);
  * await m.join(otherUrl);
  * console.log(m.view());

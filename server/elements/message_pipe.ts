@@ -8,8 +8,8 @@
  * @module
  */
 
-import { CircuitError } from "../client/errors.ts";
-import type { AckedReader, ByteSink } from "./streams.ts";
+import { CircuitError } from "../../wire/errors.ts";
+import type { AckedReader, ByteSink } from "../streams.ts";
 
 /**
  * How much body may wait for a receiver to read it before the sender's `write` waits: the same

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { CircuitError } from "../client/errors.ts";
-import type { ByteSink } from "./streams.ts";
+import { CircuitError } from "../../wire/errors.ts";
+import type { ByteSink } from "../streams.ts";
 
 /**
  * The writing end of a child's stdin pipe, shared by successive writers.

@@ -11,8 +11,8 @@ import {
   parseDiscoveryAddr,
   senderTag,
   withSourceHost,
-} from "../client/discover.ts";
-import { discoveryKey } from "../client/crypto/discovery_mac.ts";
+} from "../../client/discover.ts";
+import { discoveryKey } from "../../wire/crypto/discovery_mac.ts";
 
 /** The first pause between announcements (SPEC §9.4): servers started together find each other at once. */
 const _FIRST_PAUSE_MS = 1_000;
@@ -50,7 +50,7 @@ export interface DiscoveryHost {
  *
  * @example
  * ```ts ignore
- * import { Discovery } from "./discovery.ts";
+ * import { Discovery } from "./multicast.ts";
  * const d = await Discovery.start("228.8.8.8:8822", { url, knows, join, log });
  * d.close();
  * ```

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { CircuitError } from "../client/errors.ts";
-import type { AckedReader, AckedSource } from "./streams.ts";
+import { CircuitError } from "../../wire/errors.ts";
+import type { AckedReader, AckedSource } from "../streams.ts";
 
 // SPEC §7.2: output is buffered up to 1 MiB per stream before the process blocks on write.
 const DEFAULT_LIMIT = 1 << 20;
