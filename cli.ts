@@ -4,6 +4,6 @@
  *
  * @module
  */
-import { runCli } from "./cli/run.ts";
+import { runCli } from "./cli/main.ts";
 
 if (import.meta.main) Deno.exit(await runCli(Deno.args));

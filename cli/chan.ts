@@ -6,7 +6,7 @@
  */
 import { CircuitError } from "../wire/errors.ts";
 import { anchorArg, elementArg } from "./anchor.ts";
-import type { Invocation } from "./commands.ts";
+import type { Invocation } from "./command_types.ts";
 import { CALL_TIMEOUT_MS, dialServer } from "./dial.ts";
 import { copyToStdout, writeStdout } from "./io.ts";
 

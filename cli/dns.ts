@@ -4,7 +4,7 @@
  * @module
  */
 import { anchorArg, elementArg } from "./anchor.ts";
-import type { Invocation } from "./commands.ts";
+import type { Invocation } from "./command_types.ts";
 import { CALL_TIMEOUT_MS, dialServer } from "./dial.ts";
 
 const _opts = { timeoutMs: CALL_TIMEOUT_MS };

@@ -6,7 +6,7 @@
 import { CircuitError } from "../wire/errors.ts";
 import { parseRun } from "../server/docker/run.ts";
 import { elementArg } from "./anchor.ts";
-import type { Invocation } from "./commands.ts";
+import type { Invocation } from "./command_types.ts";
 import { dialServer, SLOW_CALL_TIMEOUT_MS } from "./dial.ts";
 import { readStdinText } from "./io.ts";
 

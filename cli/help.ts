@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { CLIENT_FLAGS, type CommandDef, COMMANDS, type Invocation } from "./commands.ts";
+import { CLIENT_FLAGS, COMMANDS } from "./command_table.ts";
+import type { CommandDef, Invocation } from "./command_types.ts";
 import { UsageError } from "./fail.ts";
 import type { FlagDef } from "./flags.ts";
 import { writeStdout } from "./io.ts";
@@ -40,7 +41,7 @@ export function commandList(): string {
  *
  * @example
  * ```ts
- * import { findCommand } from "./commands.ts";
+ * import { findCommand } from "./command_table.ts";
  * import { commandHelp } from "./help.ts";
  * console.log(commandHelp(findCommand("ls")!).split("\n")[0]); // "Usage: circuit ls [flags] <path>"
  * ```

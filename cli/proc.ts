@@ -8,7 +8,7 @@ import { parseCmdJson } from "../wire/cmd.ts";
 import { CircuitError } from "../wire/errors.ts";
 import { formatJson } from "../client/json.ts";
 import { anchorArg, elementArg } from "./anchor.ts";
-import type { Invocation } from "./commands.ts";
+import type { Invocation } from "./command_types.ts";
 import { CALL_TIMEOUT_MS, dialServer } from "./dial.ts";
 import { causeText, printError } from "./fail.ts";
 import { copyToStdout, readStdinText, writeStdout } from "./io.ts";

@@ -7,7 +7,7 @@
 import { formatJson } from "../client/json.ts";
 import { parseCircuitUrl } from "../wire/url.ts";
 import { anchorArg, elementArg } from "./anchor.ts";
-import type { Invocation } from "./commands.ts";
+import type { Invocation } from "./command_types.ts";
 import { CALL_TIMEOUT_MS, dialServer, SLOW_CALL_TIMEOUT_MS } from "./dial.ts";
 import { writeStdout } from "./io.ts";
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Invocation } from "./commands.ts";
+import type { Invocation } from "./command_types.ts";
 import { UsageError } from "./fail.ts";
 
 /**

@@ -1,54 +1,12 @@
 /**
- * The table of CLI commands (SPEC §5): synopsis, help text, flags, argument count and
- * implementation. Every implementation is imported statically so that `deno bundle` and
- * `deno compile` produce one self-contained program; as one bundled file, loading all of them
- * costs less than resolving a module graph at run time. Only the server itself is imported
- * when `start` runs (cli/start.ts), as its modules' initialisation is the one cost worth skipping.
+ * The table of CLI commands (SPEC §5) as plain data: synopsis, help text, flags and argument
+ * count. The implementations are bound to these names in cli/implementations.ts, so `help`
+ * can read the table without importing the commands it describes.
  *
  * @module
  */
-import type { FlagDef, ParsedArgs } from "./flags.ts";
-import * as chanCommands from "./chan.ts";
-import * as dnsCommands from "./dns.ts";
-import * as dockerCommands from "./docker.ts";
-import * as helpCommand from "./help.ts";
-import * as keygenCommand from "./keygen.ts";
-import * as lsCommand from "./ls.ts";
-import * as procCommands from "./proc.ts";
-import * as serverCommands from "./server.ts";
-import * as startCommand from "./start.ts";
-
-/** What a command implementation receives. */
-export interface Invocation {
-  /** The command name, the context of its error lines. */
-  command: string;
-  /** Parsed flags and positional arguments (already counted). */
-  parsed: ParsedArgs;
-}
-
-/** A command implementation: resolves with the exit code, or throws to print one error line and exit 1. */
-export type CommandFn = (inv: Invocation) => Promise<number>;
-
-/** One command of the table. */
-export interface CommandDef {
-  name: string;
-  /** The arguments after the flags, for help (e.g. `<anchor> <capacity>`). */
-  synopsis: string;
-  /** One-line description for the command list. */
-  summary: string;
-  /** Longer description for `circuit help <command>`. */
-  description: string;
-  /** The command's own flags. */
-  flags: readonly FlagDef[];
-  /** Whether the command dials a server, and so takes the common client flags (SPEC §4.3). */
-  dials: boolean;
-  /** Smallest and largest number of positional arguments. */
-  arity: readonly [number, number];
-  /** The usage message for a wrong number of arguments (SPEC §5, last column). */
-  usage: string;
-  /** Loads the implementation. */
-  load(): Promise<CommandFn>;
-}
+import type { CommandDef } from "./command_types.ts";
+import type { FlagDef } from "./flags.ts";
 
 /** The flags every dialing command accepts (SPEC §4.3). */
 export const CLIENT_FLAGS: readonly FlagDef[] = [
@@ -108,7 +66,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: false,
     arity: [0, 0],
     usage: "start takes no arguments",
-    load: () => Promise.resolve(startCommand.start),
   },
   {
     name: "keygen",
@@ -119,7 +76,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: false,
     arity: [0, 0],
     usage: "keygen takes no arguments",
-    load: () => Promise.resolve(keygenCommand.keygen),
   },
   {
     name: "help",
@@ -130,7 +86,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: false,
     arity: [0, 1],
     usage: "help takes at most one command argument",
-    load: () => Promise.resolve(helpCommand.help),
   },
   {
     name: "ls",
@@ -147,7 +102,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "ls needs a glob argument",
-    load: () => Promise.resolve(lsCommand.ls),
   },
   {
     name: "peek",
@@ -158,7 +112,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "peek needs one anchor argument",
-    load: () => Promise.resolve(serverCommands.peek),
   },
   {
     name: "scrub",
@@ -170,7 +123,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "scrub needs one anchor argument",
-    load: () => Promise.resolve(serverCommands.scrub),
   },
   {
     name: "mkchan",
@@ -181,7 +133,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [2, 2],
     usage: "mkchan needs an anchor and a capacity arguments",
-    load: () => Promise.resolve(chanCommands.mkchan),
   },
   {
     name: "send",
@@ -192,7 +143,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "send needs one anchor argument",
-    load: () => Promise.resolve(chanCommands.send),
   },
   {
     name: "recv",
@@ -205,7 +155,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "recv needs one anchor argument",
-    load: () => Promise.resolve(chanCommands.recv),
   },
   {
     name: "close",
@@ -216,7 +165,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "close needs one anchor argument",
-    load: () => Promise.resolve(chanCommands.close),
   },
   {
     name: "mkproc",
@@ -228,7 +176,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "mkproc needs an anchor argument",
-    load: () => Promise.resolve(procCommands.mkproc),
   },
   {
     name: "mkdkr",
@@ -241,7 +188,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "mkdkr needs an anchor argument",
-    load: () => Promise.resolve(dockerCommands.mkdkr),
   },
   {
     name: "signal",
@@ -253,7 +199,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [2, 2],
     usage: "signal needs a signal name and an anchor arguments",
-    load: () => Promise.resolve(procCommands.signal),
   },
   {
     name: "wait",
@@ -264,7 +209,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "wait needs one anchor argument",
-    load: () => Promise.resolve(procCommands.wait),
   },
   {
     name: "waitall",
@@ -275,7 +219,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [0, 0],
     usage: "waitall takes no arguments",
-    load: () => Promise.resolve(procCommands.waitall),
   },
   {
     name: "stdin",
@@ -286,7 +229,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "stdin needs one anchor argument",
-    load: () => Promise.resolve(procCommands.stdin),
   },
   {
     name: "stdout",
@@ -297,7 +239,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "stdout needs one anchor argument",
-    load: () => Promise.resolve(procCommands.stdout),
   },
   {
     name: "stderr",
@@ -308,7 +249,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "stderr needs one anchor argument",
-    load: () => Promise.resolve(procCommands.stderr),
   },
   {
     name: "mkdns",
@@ -320,7 +260,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 2],
     usage: "mkdns needs an anchor and an optional address arguments",
-    load: () => Promise.resolve(dnsCommands.mkdns),
   },
   {
     name: "set",
@@ -331,7 +270,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [2, 2],
     usage: "set needs an anchor and a resource record arguments",
-    load: () => Promise.resolve(dnsCommands.set),
   },
   {
     name: "unset",
@@ -342,7 +280,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [2, 2],
     usage: "unset needs an anchor and a resource name arguments",
-    load: () => Promise.resolve(dnsCommands.unset),
   },
   {
     name: "mk@join",
@@ -354,7 +291,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "mk@join needs an anchor argument",
-    load: () => Promise.resolve(serverCommands.mkJoin),
   },
   {
     name: "mk@leave",
@@ -366,7 +302,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "mk@leave needs an anchor argument",
-    load: () => Promise.resolve(serverCommands.mkLeave),
   },
   {
     name: "join",
@@ -377,7 +312,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [2, 2],
     usage: "join needs one anchor argument and one circuit address argument",
-    load: () => Promise.resolve(serverCommands.join),
   },
   {
     name: "suicide",
@@ -388,7 +322,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "suicide needs one server anchor argument",
-    load: () => Promise.resolve(serverCommands.suicide),
   },
   {
     name: "stk",
@@ -399,7 +332,6 @@ export const COMMANDS: readonly CommandDef[] = [
     dials: true,
     arity: [1, 1],
     usage: "stk needs one anchor argument",
-    load: () => Promise.resolve(serverCommands.stk),
   },
 ];
 
@@ -408,7 +340,7 @@ export const COMMANDS: readonly CommandDef[] = [
  *
  * @example
  * ```ts
- * import { findCommand } from "./commands.ts";
+ * import { findCommand } from "./command_table.ts";
  * console.log(findCommand("mkchan")?.usage); // "mkchan needs an anchor and a capacity arguments"
  * ```
  */

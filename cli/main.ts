@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { CLIENT_FLAGS, findCommand } from "./commands.ts";
+import { CLIENT_FLAGS, findCommand } from "./command_table.ts";
+import { IMPLEMENTATIONS } from "./implementations.ts";
 import { errorReport, printError, UsageError } from "./fail.ts";
 import { parseFlags } from "./flags.ts";
 import { commandHelp, commandList } from "./help.ts";
@@ -19,7 +20,7 @@ const _TOP_HELP = new Set(["-h", "-help", "--help"]);
  *
  * @example
  * ```ts ignore
- * import { runCli } from "./run.ts";
+ * import { runCli } from "./main.ts";
  * Deno.exit(await runCli(["ls", "-d", "circuit://127.0.0.1:4000/812/Q0de74570a61e9688", "/"]));
  * ```
  */
@@ -47,8 +48,7 @@ export async function runCli(args: readonly string[]): Promise<number> {
     }
     const n = parsed.positionals.length;
     if (n < def.arity[0] || n > def.arity[1]) throw new UsageError(def.usage);
-    const run = await def.load();
-    return await run({ command: name, parsed });
+    return await IMPLEMENTATIONS[name]({ command: name, parsed });
   } catch (err) {
     const { line, code } = errorReport(name, err);
     printError(line);
