@@ -7,7 +7,9 @@
 import { Connection, type IncomingCall } from "../wire/connection.ts";
 import { CircuitError, ConnectionError } from "../wire/errors.ts";
 import { acceptHandshake, HandshakeRejected } from "../wire/handshake.ts";
+import { ADMIN, ANONYMOUS, serverIdentity } from "../wire/identity.ts";
 import { parseAnchorPath } from "../wire/path.ts";
+import { parseCircuitUrl } from "../wire/url.ts";
 import { FrameTransport } from "../wire/transport.ts";
 import type { DockerEngine } from "./docker/engine.ts";
 import { parseRun } from "./docker/run.ts";
@@ -178,6 +180,11 @@ export class CircuitServer {
       url: result.hello.from,
       onCall: (call) => this.#dispatch(call),
       limiter: new CallLimiter(),
+      identity: result.keys === null
+        ? ANONYMOUS
+        : isServer
+        ? serverIdentity(parseCircuitUrl(result.hello.from).workerId)
+        : ADMIN,
     });
     this.#connKeys.set(conn, this.#nextConnKey++);
     if (isServer) this.#peers.adopt(conn);

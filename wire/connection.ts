@@ -9,6 +9,7 @@ import { decodeFrame, encodeBodyShared, encodeDataHead, ErrorKind, type Frame, T
 import type { OpName, Ops } from "./ops.ts";
 import type { FrameTransport } from "./transport.ts";
 import { after, every } from "./deadlines.ts";
+import { ANONYMOUS, type Identity } from "./identity.ts";
 
 /**
  * Bytes a stream's producer may send before the consumer acknowledges any (SPEC §11.4:
@@ -93,6 +94,8 @@ export interface ConnectionInit {
    * text it fails with; `release` is called once an admitted call has ended.
    */
   limiter?: { admit(op: string): string | null; release(op: string): void };
+  /** The peer's verified identity (accepting side); anonymous when nothing was verified. */
+  identity?: Identity;
 }
 
 /**
@@ -114,6 +117,8 @@ export class Connection {
    * `welcome` still to come); rejects with the handshake's failure, which also closes it.
    */
   readonly welcomed: Promise<void>;
+  /** The peer's verified identity (SPEC §10.5); anonymous on the dialing side and without a key. */
+  readonly identity: Identity;
   #serverId: string;
   #url: string;
   #t: FrameTransport;
@@ -132,6 +137,7 @@ export class Connection {
   /** Wraps a transport whose handshake is done, or whose `welcome` is to come; call `start()` to begin reading. */
   constructor(transport: FrameTransport, init: ConnectionInit) {
     this.#t = transport;
+    this.identity = init.identity ?? ANONYMOUS;
     this.#serverId = init.serverId ?? "";
     this.#url = init.url ?? "";
     this.welcomed = init.welcome
