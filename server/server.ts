@@ -79,6 +79,8 @@ export class CircuitServer {
   #nextConnKey = 1;
   #forwardedTo = new Map<Connection, Set<string>>();
   #shuttingDown: Promise<number> | null = null;
+  // A second SIGTERM/SIGINT came during the shutdown: exit 1 (SPEC §3.5).
+  #forced = false;
   #local: LocalContext;
 
   /** Builds the daemon around an open listener; `serve()` starts it. */
@@ -338,12 +340,14 @@ export class CircuitServer {
 
   /**
    * Graceful shutdown (SPEC §3.5); resolves with the exit code. A second call while shutting
-   * down kills the remaining process groups at once and resolves with 1.
+   * down kills the remaining process groups at once, and the shutdown then resolves with 1.
    */
   shutdown(reason: string): Promise<number> {
     if (this.#shuttingDown) {
+      // The graceful shutdown under way stops waiting for the groups and ends with 1.
+      this.#forced = true;
       this.#killAll("SIGKILL");
-      return Promise.resolve(1);
+      return this.#shuttingDown;
     }
     this.#shuttingDown = this.#shutdown(reason);
     return this.#shuttingDown;
@@ -360,7 +364,7 @@ export class CircuitServer {
     }
     this.#killAll("SIGTERM");
     const deadline = Date.now() + _SHUTDOWN_GRACE_MS;
-    while ([...this.#children].some((p) => p.running) && Date.now() < deadline) {
+    while (!this.#forced && [...this.#children].some((p) => p.running) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }
     this.#killAll("SIGKILL");
@@ -372,7 +376,7 @@ export class CircuitServer {
     this.#peers.closeAll();
     this.#init.opsLog.close();
     this.#init.lock.close();
-    return 0;
+    return this.#forced ? 1 : 0;
   }
 
   #killAll(signal: Deno.Signal): void {
