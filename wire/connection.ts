@@ -152,7 +152,15 @@ export class Connection {
     this.#onCall = init.onCall;
     this.#limiter = init.limiter;
     this.closed = new Promise((r) => (this.#resolveClosed = r));
-    transport.onWriteError = () => this.close("connection lost");
+    let welcomeSettled = !init.welcome;
+    this.welcomed.then(() => (welcomeSettled = true), () => (welcomeSettled = true));
+    // A write failing while the welcome is still to come (the dial deadline closed the socket,
+    // and a keep-alive ping noticed first) is the handshake's failure, which the read loop
+    // reports once the welcome settles (SPEC §4.5: `timed out after 5s`, not `connection lost`).
+    transport.onWriteError = () => {
+      if (welcomeSettled) this.close("connection lost");
+      else this.welcomed.then(() => this.close("connection lost"), () => {});
+    };
   }
 
   /** Starts the read loop and keep-alive. */
