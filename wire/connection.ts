@@ -26,10 +26,12 @@ export const STREAM_WINDOW = 256 * 1024;
 export const OUTPUT_WINDOW = 1024 * 1024;
 
 /**
- * A consumer of an output stream acknowledges in batches of this much (its first bytes at once):
- * a quarter of {@link OUTPUT_WINDOW}, so the producer always has credit while acks are on their way.
+ * A consumer of an output stream acknowledges at least every this many bytes it has handed on
+ * (its first bytes at once): SPEC §7.7 lets the next reader see again at most 64 KiB a killed
+ * reader had already handed on, whatever {@link OUTPUT_WINDOW} is. A sixteenth of the window,
+ * so the producer always has credit while acks are on their way.
  */
-const _CREDIT_BATCH = OUTPUT_WINDOW / 4;
+export const ACK_EVERY = 64 * 1024;
 
 /** Largest payload of one data frame: several frames fill a window, so acks flow while data does. */
 export const DATA_CHUNK = 64 * 1024;
@@ -409,9 +411,9 @@ export class Connection {
     // Lazy: the server-side read opens on the first pull, so a stream nobody reads holds nothing.
     if (!opts.lazy) begin();
     // The stream pulls only once the consumer has taken everything enqueued before, so what
-    // was enqueued is acknowledged on the next pull: the first bytes at once (a channel message
-    // then counts as received), later ones in batches (each credit frame costs a write here and
-    // a read at the server).
+    // was enqueued is acknowledged on a later pull: the first bytes at once (a channel message
+    // then counts as received), later ones in batches of up to ACK_EVERY (each credit frame
+    // costs a write here and a read at the server).
     let acked = false;
     const acknowledge = (atLeast: number) => {
       if (unacked >= atLeast && !failure) {
@@ -423,15 +425,19 @@ export class Connection {
     const stream = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         if (!begun) begin();
-        acknowledge(acked ? _CREDIT_BATCH : 1);
+        if (!acked) acknowledge(1);
         while (queue.length === 0 && !ended && !failure) await new Promise<void>((r) => (wake = r));
         if (queue.length > 0) {
-          // Everything that arrived goes to the consumer at once: one pull per burst, not per chunk.
-          for (const chunk of queue) {
-            unacked += chunk.length;
-            controller.enqueue(chunk);
+          // What arrived goes to the consumer at once (one pull per burst, not per chunk), but
+          // never more than ACK_EVERY unacknowledged: that bounds what a killed reader's
+          // successor sees again. A chunk (at most DATA_CHUNK) always fits after an ack.
+          if (unacked + queue[0].length > ACK_EVERY) acknowledge(1);
+          let n = 0;
+          while (n < queue.length && (n === 0 || unacked + queue[n].length <= ACK_EVERY)) {
+            unacked += queue[n].length;
+            controller.enqueue(queue[n++]);
           }
-          queue.length = 0;
+          queue.splice(0, n);
         } else if (ended) {
           // The end is acknowledged and the stream closes at once; `result` settles when the
           // server has committed (the CLI waits for it before exiting, a library loop need not).
