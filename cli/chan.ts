@@ -7,7 +7,8 @@
 import { CircuitError } from "../wire/errors.ts";
 import { anchorArg, elementArg } from "./anchor.ts";
 import type { Invocation } from "./command_types.ts";
-import { CALL_TIMEOUT_MS, dialServer } from "./dial.ts";
+import { dialServer } from "./dial.ts";
+import { CALL_TIMEOUT_MS } from "../wire/timeouts.ts";
 import { copyToStdout, writeStdout } from "./io.ts";
 
 /**

@@ -12,12 +12,6 @@ import { parseCircuitUrl } from "../wire/url.ts";
 import type { ParsedArgs } from "./flags.ts";
 import { causeText, ContextError, errorReport, printError } from "./fail.ts";
 
-/** Deadline of each non-blocking call, end to end through forwarding (SPEC §4.6). */
-export const CALL_TIMEOUT_MS = 10_000;
-
-/** Deadline of calls that may wait on the Docker engine: `mkdkr` and `scrub` (SPEC §4.6). */
-export const SLOW_CALL_TIMEOUT_MS = 30_000;
-
 /**
  * Reads the key named by `-hmac`, else by `CIRCUIT_HMAC`; a flag given empty means no key even
  * when the variable is set. Throws `CircuitError` with the texts of SPEC §2.5.

@@ -5,7 +5,8 @@
  */
 import { anchorArg, elementArg } from "./anchor.ts";
 import type { Invocation } from "./command_types.ts";
-import { CALL_TIMEOUT_MS, dialServer } from "./dial.ts";
+import { dialServer } from "./dial.ts";
+import { CALL_TIMEOUT_MS } from "../wire/timeouts.ts";
 
 const _opts = { timeoutMs: CALL_TIMEOUT_MS };
 

@@ -7,7 +7,8 @@ import { CircuitError } from "../wire/errors.ts";
 import { parseRun } from "../server/docker/run.ts";
 import { elementArg } from "./anchor.ts";
 import type { Invocation } from "./command_types.ts";
-import { dialServer, SLOW_CALL_TIMEOUT_MS } from "./dial.ts";
+import { dialServer } from "./dial.ts";
+import { SLOW_CALL_TIMEOUT_MS } from "../wire/timeouts.ts";
 import { readStdinText } from "./io.ts";
 
 /**

@@ -7,7 +7,8 @@ import type { ListEntry } from "../wire/ops.ts";
 import { formatAnchorPath, parseAnchorPath } from "../wire/path.ts";
 import { formatJson } from "../client/json.ts";
 import type { Invocation } from "./command_types.ts";
-import { CALL_TIMEOUT_MS, dialServer } from "./dial.ts";
+import { dialServer } from "./dial.ts";
+import { CALL_TIMEOUT_MS } from "../wire/timeouts.ts";
 import { causeText, printError } from "./fail.ts";
 import { writeStdout } from "./io.ts";
 

@@ -9,7 +9,8 @@ import { CircuitError } from "../wire/errors.ts";
 import { formatJson } from "../client/json.ts";
 import { anchorArg, elementArg } from "./anchor.ts";
 import type { Invocation } from "./command_types.ts";
-import { CALL_TIMEOUT_MS, dialServer } from "./dial.ts";
+import { dialServer } from "./dial.ts";
+import { CALL_TIMEOUT_MS } from "../wire/timeouts.ts";
 import { causeText, printError } from "./fail.ts";
 import { copyToStdout, readStdinText, writeStdout } from "./io.ts";
 

@@ -8,7 +8,8 @@ import { formatJson } from "../client/json.ts";
 import { parseCircuitUrl } from "../wire/url.ts";
 import { anchorArg, elementArg } from "./anchor.ts";
 import type { Invocation } from "./command_types.ts";
-import { CALL_TIMEOUT_MS, dialServer, SLOW_CALL_TIMEOUT_MS } from "./dial.ts";
+import { dialServer } from "./dial.ts";
+import { CALL_TIMEOUT_MS, SLOW_CALL_TIMEOUT_MS } from "../wire/timeouts.ts";
 import { writeStdout } from "./io.ts";
 
 const _opts = { timeoutMs: CALL_TIMEOUT_MS };

@@ -9,7 +9,6 @@ import { connect } from "../wire/dial.ts";
 import { CircuitError } from "../wire/errors.ts";
 import {
   _handleFor,
-  CALL_TIMEOUT_MS,
   type Chan,
   type Cmd,
   type Container,
@@ -21,9 +20,7 @@ import {
 } from "./handles.ts";
 import type { HandleInfo } from "../wire/ops.ts";
 import { checkAnchorName, parseAnchorPath } from "../wire/path.ts";
-
-/** `mk` of a container may pull in engine work; it gets longer (SPEC §4.6). */
-const _DOCKER_TIMEOUT_MS = 30_000;
+import { CALL_TIMEOUT_MS, SLOW_CALL_TIMEOUT_MS } from "../wire/timeouts.ts";
 
 /**
  * A cluster key: raw bytes, or the base64 text of a key file (`circuit keygen`).
@@ -192,7 +189,7 @@ export class Anchor {
       Ports: run.ports ?? [],
       Scrub: !!run.scrub,
     };
-    return this.#make("docker", wire, _DOCKER_TIMEOUT_MS) as Promise<Container>;
+    return this.#make("docker", wire, SLOW_CALL_TIMEOUT_MS) as Promise<Container>;
   }
 
   /**
@@ -242,7 +239,9 @@ export class Anchor {
    */
   async scrub(opts: { kill?: boolean } = {}): Promise<void> {
     if (this.#parts.length === 0) return;
-    await this.#conn.call("scrub", { Path: this.path, Kill: !!opts.kill }, { timeoutMs: _DOCKER_TIMEOUT_MS });
+    await this.#conn.call("scrub", { Path: this.path, Kill: !!opts.kill }, {
+      timeoutMs: SLOW_CALL_TIMEOUT_MS,
+    });
   }
 }
 

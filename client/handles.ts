@@ -8,6 +8,7 @@
 import { camelize } from "./case.ts";
 import type { Connection } from "../wire/connection.ts";
 import type { HandleInfo, Target } from "../wire/ops.ts";
+import { CALL_TIMEOUT_MS } from "../wire/timeouts.ts";
 
 /**
  * Options of a blocking operation (`wait`, `send`, `recv`).
@@ -22,9 +23,6 @@ export interface Opts {
   /** Aborting cancels the operation like a disconnect: nothing is lost. */
   signal?: AbortSignal;
 }
-
-/** Non-blocking operations give up after this long (SPEC §4.6). */
-export const CALL_TIMEOUT_MS = 10_000;
 
 /**
  * A command to run (SPEC §7.2).

@@ -27,18 +27,10 @@ import { Namespace } from "./namespace.ts";
 import type { OpsLog } from "./ops_log.ts";
 import { Peers } from "./peers.ts";
 import { CallLimiter, HANDSHAKE_TIMEOUT_MS } from "./limits.ts";
-
-/** Non-blocking operations time out after this, end to end through forwarding (SPEC §4.6). */
-const _CALL_TIMEOUT_MS = 10_000;
-
-/** `mk` of a container and scrubs (which may stop a container) get longer (SPEC §4.6). */
-const _SLOW_CALL_TIMEOUT_MS = 30_000;
+import { CALL_TIMEOUT_MS, timeoutOf } from "../wire/timeouts.ts";
 
 /** Child process groups get this long after SIGTERM before SIGKILL at shutdown (SPEC §3.5). */
 const _SHUTDOWN_GRACE_MS = 5_000;
-
-/** Operations that wait for something to happen have no timeout (SPEC §4.6). */
-const _BLOCKING_OPS = new Set(["recv", "send", "wait", "stdin", "read"]);
 
 /** Everything the daemon is made of, decided before it starts. */
 export interface ServerInit {
@@ -208,7 +200,7 @@ export class CircuitServer {
     const forwarded = this.#forwardedTo.get(conn);
     this.#forwardedTo.delete(conn);
     for (const id of forwarded ?? []) {
-      this.#peers.get(id)?.call("release", { Holder: key }, { timeoutMs: _CALL_TIMEOUT_MS }).catch(() => {});
+      this.#peers.get(id)?.call("release", { Holder: key }, { timeoutMs: CALL_TIMEOUT_MS }).catch(() => {});
     }
   }
 
@@ -260,11 +252,7 @@ export class CircuitServer {
     let set = this.#forwardedTo.get(call.connection);
     if (!set) this.#forwardedTo.set(call.connection, set = new Set());
     set.add(id);
-    const timeout = _BLOCKING_OPS.has(call.op)
-      ? undefined
-      : call.op === "scrub" || (call.op === "mk" && a.Kind === "docker")
-      ? _SLOW_CALL_TIMEOUT_MS
-      : _CALL_TIMEOUT_MS;
+    const timeout = timeoutOf(call.op, a.Kind);
     relay(call, { ...a, Holder: this.#connKey(call.connection) }, peer, id, this.#relays, timeout);
   }
 
