@@ -56,8 +56,3 @@ export function checkAnchorName(name: string): void {
     throw new CircuitError("invalid anchor name");
   }
 }
-
-/** Whether `id` has the form of a server ID, `X` + 16 hex digits. */
-export function isServerId(id: string): boolean {
-  return /^X[0-9a-f]{16}$/.test(id);
-}

@@ -107,23 +107,3 @@ export function nameKey(labels: Labels): string {
   // The presentation form is pure ASCII (other bytes are \DDD escapes), so this lowers A-Z only.
   return formatName(labels).toLowerCase();
 }
-
-/**
- * The wire form of a name: length-prefixed labels ending in the zero root label.
- *
- * @example
- * ```ts
- * import { nameToWire, parseName } from "./name.ts";
- * console.log(nameToWire(parseName("ex.org"))); // Uint8Array(8) [2, 101, 120, 3, 111, 114, 103, 0]
- * ```
- */
-export function nameToWire(labels: Labels): Uint8Array {
-  const out = new Uint8Array(labels.reduce((n, l) => n + l.length + 1, 1));
-  let at = 0;
-  for (const label of labels) {
-    out[at++] = label.length;
-    out.set(label, at);
-    at += label.length;
-  }
-  return out;
-}

@@ -12,9 +12,9 @@ import { CircuitError } from "../../wire/errors.ts";
 import type { AckedReader, ByteSink } from "../streams.ts";
 
 /**
- * How much body may wait for a receiver to read it before the sender's `write` waits: the same
- * 64 KiB as the wire's per-stream credit window (SPEC §7.3, §11), so a remote sender never has
- * more credit than the pipe will hold.
+ * How much body may wait for a receiver to read it before the sender's `write` waits: SPEC
+ * §7.3's 64 KiB. A remote sender may hold more credit than this (the wire's input window is
+ * larger); its data then waits in the wire layer's write chain, within that window.
  *
  * @example
  * ```ts
