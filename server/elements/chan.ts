@@ -6,6 +6,7 @@
  */
 
 import { CircuitError } from "../../wire/errors.ts";
+import { WaitList } from "../../wire/wait_list.ts";
 import { type MessageOwner, MessagePipe } from "./message_pipe.ts";
 import type { AckedReader, ByteSink } from "../streams.ts";
 import type { Element } from "./element.ts";
@@ -26,13 +27,6 @@ export interface ChanState {
   Aborted: boolean;
   NumSend: number;
   NumRecv: number;
-}
-
-interface _Waiter<T> {
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | null;
-  resolve: (value: T) => void;
-  reject: (err: unknown) => void;
 }
 
 /**
@@ -71,8 +65,8 @@ export class ChanElement implements Element {
   #inTransfer = 0;
   // Every message whose body may still be written or read, so an abort can fail them.
   #live = new Set<MessagePipe>();
-  #senders: _Waiter<ByteSink>[] = [];
-  #receivers: _Waiter<AckedReader>[] = [];
+  #senders = new WaitList<ByteSink>();
+  #receivers = new WaitList<AckedReader>();
   #owner: MessageOwner;
 
   /**
@@ -125,8 +119,8 @@ export class ChanElement implements Element {
     if (this.#aborted) return Promise.reject(new CircuitError("channel aborted"));
     if (this.#closed) return Promise.reject(new CircuitError("channel closed"));
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#senders.length === 0 && this.#hasRoom()) return Promise.resolve(this.#admit());
-    return this.#wait(this.#senders, signal);
+    if (this.#senders.size === 0 && this.#hasRoom()) return Promise.resolve(this.#admit());
+    return this.#senders.wait(signal);
   }
 
   /**
@@ -155,7 +149,7 @@ export class ChanElement implements Element {
       return Promise.resolve(this.#handOut(pipe));
     }
     if (this.#drained()) return Promise.reject(new CircuitError("channel closed"));
-    const received = this.#wait(this.#receivers, signal);
+    const received = this.#receivers.wait(signal);
     this.#admitWaiting();
     return received;
   }
@@ -234,11 +228,11 @@ export class ChanElement implements Element {
   }
 
   #hasRoom(): boolean {
-    return this.#receivers.length > 0 || this.#queue.length < this.#cap;
+    return this.#receivers.size > 0 || this.#queue.length < this.#cap;
   }
 
   #drained(): boolean {
-    return this.#closed && this.#queue.length === 0 && this.#senders.length === 0 && this.#inTransfer === 0;
+    return this.#closed && this.#queue.length === 0 && this.#senders.size === 0 && this.#inTransfer === 0;
   }
 
   /** Admits one message: straight to a waiting receiver (the queue is then empty), else queued. */
@@ -252,12 +246,12 @@ export class ChanElement implements Element {
 
   #deliver(pipe: MessagePipe): void {
     const receiver = this.#receivers.shift();
-    if (receiver) this.#settle(receiver, this.#handOut(pipe));
+    if (receiver) receiver.resolve(this.#handOut(pipe));
     else this.#queue.push(pipe);
   }
 
   #admitWaiting(): void {
-    while (this.#senders.length > 0 && this.#hasRoom()) this.#settle(this.#senders.shift()!, this.#admit());
+    while (this.#senders.size > 0 && this.#hasRoom()) this.#senders.shift()!.resolve(this.#admit());
   }
 
   #handOut(pipe: MessagePipe): AckedReader {
@@ -275,55 +269,24 @@ export class ChanElement implements Element {
     this.#inTransfer--;
     if (this.#aborted) return;
     const receiver = this.#receivers.shift();
-    if (receiver) this.#settle(receiver, this.#handOut(pipe));
+    if (receiver) receiver.resolve(this.#handOut(pipe));
     else this.#queue.unshift(pipe);
   }
 
   #failIfDrained(): void {
-    if (!this.#drained() || this.#receivers.length === 0) return;
-    const receivers = this.#receivers;
-    this.#receivers = [];
-    for (const r of receivers) this.#fail(r, new CircuitError("channel closed"));
+    if (!this.#drained() || this.#receivers.size === 0) return;
+    this.#receivers.rejectAll(new CircuitError("channel closed"));
   }
 
   #abort(): void {
     if (this.#aborted) return;
     this.#aborted = true;
     const cause = new CircuitError("channel aborted");
-    const senders = this.#senders;
-    const receivers = this.#receivers;
-    this.#senders = [];
-    this.#receivers = [];
     this.#queue = [];
-    for (const w of senders) this.#fail(w, cause);
-    for (const w of receivers) this.#fail(w, cause);
+    this.#senders.rejectAll(cause);
+    this.#receivers.rejectAll(cause);
     const live = this.#live;
     this.#live = new Set();
     for (const pipe of live) pipe.abort(cause);
-  }
-
-  #wait<T>(list: _Waiter<T>[], signal: AbortSignal | undefined): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const waiter: _Waiter<T> = { signal, onAbort: null, resolve, reject };
-      if (signal) {
-        waiter.onAbort = () => {
-          const i = list.indexOf(waiter);
-          if (i >= 0) list.splice(i, 1);
-          reject(signal.reason);
-        };
-        signal.addEventListener("abort", waiter.onAbort, { once: true });
-      }
-      list.push(waiter);
-    });
-  }
-
-  #settle<T>(waiter: _Waiter<T>, value: T): void {
-    if (waiter.onAbort) waiter.signal!.removeEventListener("abort", waiter.onAbort);
-    waiter.resolve(value);
-  }
-
-  #fail<T>(waiter: _Waiter<T>, err: Error): void {
-    if (waiter.onAbort) waiter.signal!.removeEventListener("abort", waiter.onAbort);
-    waiter.reject(err);
   }
 }

@@ -9,6 +9,7 @@
  */
 
 import { CircuitError } from "../../wire/errors.ts";
+import { WaitList } from "../../wire/wait_list.ts";
 import type { AckedReader, ByteSink } from "../streams.ts";
 
 /**
@@ -48,22 +49,8 @@ export interface MessageOwner {
 const TRUNCATED = "message truncated: sender disconnected";
 const RECEIVER_GONE = "receiver gone";
 
-interface _ReadWait {
-  reader: _PipeReader;
-  max: number;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | null;
-  resolve: (chunk: Uint8Array | null) => void;
-  reject: (err: unknown) => void;
-}
-
-interface _WriteWait {
-  chunk: Uint8Array;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | null;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
+/** What a pending read is told once something can be said: bytes, the end (null), or a failure. */
+type _ReadOutcome = { value: Uint8Array | null } | { error: Error };
 
 /**
  * One message body. The pipe itself is the sender's {@linkcode ByteSink}; receivers read it
@@ -104,8 +91,10 @@ export class MessagePipe implements ByteSink {
   #gone = false;
   #failure: Error | null = null;
   #reader: _PipeReader | null = null;
-  #readWait: _ReadWait | null = null;
-  #writeWait: _WriteWait | null = null;
+  // At most one of each is pending: the wire layer serialises each end. A read waits with the
+  // most it may take, a write with its chunk.
+  #reads = new WaitList<Uint8Array | null, number>();
+  #writes = new WaitList<void, Uint8Array>();
 
   /**
    * Creates an empty, open body; with `body`, a body already written and ended (an event).
@@ -141,17 +130,7 @@ export class MessagePipe implements ByteSink {
       this.#append(chunk);
       return Promise.resolve();
     }
-    return new Promise((resolve, reject) => {
-      const wait: _WriteWait = { chunk, signal, onAbort: null, resolve, reject };
-      if (signal) {
-        wait.onAbort = () => {
-          this.#writeWait = null;
-          reject(signal.reason);
-        };
-        signal.addEventListener("abort", wait.onAbort, { once: true });
-      }
-      this.#writeWait = wait;
-    });
+    return this.#writes.wait(signal, chunk);
   }
 
   /** Ends the message. Rejects like {@linkcode MessagePipe.write} when the body cannot be delivered. */
@@ -171,12 +150,7 @@ export class MessagePipe implements ByteSink {
   release(): void {
     if (this.#ended || this.#truncated) return;
     this.#truncated = true;
-    const wait = this.#writeWait;
-    if (wait) {
-      this.#writeWait = null;
-      this.#unlisten(wait);
-      wait.reject(new CircuitError(TRUNCATED));
-    }
+    this.#writes.rejectAll(new CircuitError(TRUNCATED));
     this.#wakeReader();
     this.#checkFinished();
   }
@@ -199,36 +173,18 @@ export class MessagePipe implements ByteSink {
     this.#chunks = [];
     this.#unread = 0;
     this.#handedOut = 0;
-    const w = this.#writeWait;
-    const r = this.#readWait;
-    this.#writeWait = this.#readWait = null;
-    if (w) {
-      this.#unlisten(w);
-      w.reject(cause);
-    }
-    if (r) {
-      this.#unlisten(r);
-      r.reject(cause);
-    }
+    this.#writes.rejectAll(cause);
+    this.#reads.rejectAll(cause);
   }
 
   /** @internal Called by {@linkcode _PipeReader}. */
   _read(reader: _PipeReader, max: number, signal: AbortSignal | undefined): Promise<Uint8Array | null> {
     if (this.#reader !== reader) return Promise.reject(new Error("message reader was released"));
-    if (this.#readWait) return Promise.reject(new Error("message reader already has a pending read"));
+    if (this.#reads.size > 0) return Promise.reject(new Error("message reader already has a pending read"));
     if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const wait: _ReadWait = { reader, max, signal, onAbort: null, resolve, reject };
-      if (this.#settleRead(wait)) return;
-      if (signal) {
-        wait.onAbort = () => {
-          this.#readWait = null;
-          reject(signal.reason);
-        };
-        signal.addEventListener("abort", wait.onAbort, { once: true });
-      }
-      this.#readWait = wait;
-    });
+    const now = this.#readOutcome(max);
+    if (now) return "error" in now ? Promise.reject(now.error) : Promise.resolve(now.value);
+    return this.#reads.wait(signal, max);
   }
 
   /** @internal Called by {@linkcode _PipeReader}. */
@@ -266,12 +222,7 @@ export class MessagePipe implements ByteSink {
   _release(reader: _PipeReader): void {
     if (this.#reader !== reader) return;
     this.#reader = null;
-    const r = this.#readWait;
-    if (r) {
-      this.#readWait = null;
-      this.#unlisten(r);
-      r.reject(new Error("message reader was released"));
-    }
+    this.#reads.rejectAll(new Error("message reader was released"));
     if (this.#failure || this.#receiverDone) return;
     if (!this.#taken) {
       // Nothing was acknowledged, so every byte is still held (#ackOff is 0): rewind.
@@ -286,12 +237,7 @@ export class MessagePipe implements ByteSink {
     this.#gone = this.#receiverDone = true;
     this.#chunks = [];
     this.#unread = this.#handedOut = 0;
-    const w = this.#writeWait;
-    if (w) {
-      this.#writeWait = null;
-      this.#unlisten(w);
-      w.reject(new CircuitError(RECEIVER_GONE));
-    }
+    this.#writes.rejectAll(new CircuitError(RECEIVER_GONE));
     this.#checkFinished();
   }
 
@@ -313,36 +259,30 @@ export class MessagePipe implements ByteSink {
   }
 
   #wakeReader(): void {
-    const wait = this.#readWait;
-    if (wait && this.#settleRead(wait)) {
-      this.#readWait = null;
-      this.#unlisten(wait);
-    }
+    const max = this.#reads.first;
+    if (max === undefined) return;
+    const outcome = this.#readOutcome(max);
+    if (!outcome) return;
+    const wait = this.#reads.shift()!;
+    if ("error" in outcome) wait.reject(outcome.error);
+    else wait.resolve(outcome.value);
   }
 
-  /** Settles `wait` if something can be said to the reader now; returns whether it did. */
-  #settleRead(wait: _ReadWait): boolean {
-    if (this.#failure) {
-      wait.reject(this.#failure);
-      return true;
-    }
-    if (this.#unread > 0) {
-      wait.resolve(this.#takeUnread(wait.max));
-      return true;
-    }
+  /** What a read of at most `max` bytes gets now (taking it), or null if it must wait. */
+  #readOutcome(max: number): _ReadOutcome | null {
+    if (this.#failure) return { error: this.#failure };
+    if (this.#unread > 0) return { value: this.#takeUnread(max) };
     if (this.#ended) {
       this.#endHandedOut = true;
-      wait.resolve(null);
-      return true;
+      return { value: null };
     }
     if (this.#truncated) {
       // The truncation is this message's end: once told, the receiver has taken the message,
       // otherwise it would return to the queue and fail every later receiver too.
       this.#markTaken();
-      wait.reject(new CircuitError(TRUNCATED));
-      return true;
+      return { error: new CircuitError(TRUNCATED) };
     }
-    return false;
+    return null;
   }
 
   #takeUnread(max: number): Uint8Array {
@@ -358,11 +298,10 @@ export class MessagePipe implements ByteSink {
     }
     this.#unread -= n;
     this.#handedOut += n;
-    const w = this.#writeWait;
-    if (w && this.#fits(w.chunk.length)) {
-      this.#writeWait = null;
-      this.#unlisten(w);
-      this.#append(w.chunk);
+    const waiting = this.#writes.first;
+    if (waiting && this.#fits(waiting.length)) {
+      const w = this.#writes.shift()!;
+      this.#append(waiting);
       w.resolve();
     }
     return out;
@@ -376,10 +315,6 @@ export class MessagePipe implements ByteSink {
 
   #checkFinished(): void {
     if (this.#receiverDone && (this.#ended || this.#truncated)) this.#owner.finished?.(this);
-  }
-
-  #unlisten(wait: _ReadWait | _WriteWait): void {
-    if (wait.onAbort) wait.signal!.removeEventListener("abort", wait.onAbort);
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import type { Cmd } from "../../wire/cmd.ts";
 import { CircuitError } from "../../wire/errors.ts";
+import { WaitList } from "../../wire/wait_list.ts";
 import { OutputBuffer } from "./output_buffer.ts";
 import { PipeSink } from "./pipe_sink.ts";
 import { describeSignal, parseSignal } from "../signals.ts";
@@ -79,7 +80,7 @@ export class ProcElement implements Element {
   #exit: ProcExit | null = null;
   #scrubbed = false;
   // Pending waits: settled with the final peek at exit, or rejected with `aborted` by scrub.
-  #waiters = new Set<{ resolve: (peek: ProcPeek) => void; reject: (err: unknown) => void }>();
+  #waiters = new WaitList<ProcPeek>();
 
   private constructor(cmd: Cmd, ctx: ElementContext) {
     this.#cmd = cmd;
@@ -199,25 +200,7 @@ export class ProcElement implements Element {
   wait(signal?: AbortSignal): Promise<ProcPeek> {
     if (this.#phase !== "running") return Promise.resolve(this.peek());
     if (this.#scrubbed) return Promise.reject(new CircuitError("aborted"));
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<ProcPeek>((resolve, reject) => {
-      const onAbort = () => {
-        this.#waiters.delete(waiter);
-        reject(signal!.reason);
-      };
-      const waiter = {
-        resolve: (peek: ProcPeek) => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve(peek);
-        },
-        reject: (err: unknown) => {
-          signal?.removeEventListener("abort", onAbort);
-          reject(err);
-        },
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.#waiters.add(waiter);
-    });
+    return this.#waiters.wait(signal);
   }
 
   /**
@@ -300,9 +283,7 @@ export class ProcElement implements Element {
     if (opts.kill) this.signalGroup("SIGKILL");
     this.#scrubbed = true;
     if (this.#phase === "running") {
-      const waiters = [...this.#waiters];
-      this.#waiters.clear();
-      for (const waiter of waiters) waiter.reject(new CircuitError("aborted"));
+      this.#waiters.rejectAll(new CircuitError("aborted"));
     }
     return Promise.resolve();
   }
@@ -339,9 +320,7 @@ export class ProcElement implements Element {
     // Nothing reads the pipe any more; writes now fail with `broken pipe` and the fd is freed.
     this.stdin.shut();
     const final = this.peek();
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const waiter of waiters) waiter.resolve(final);
+    this.#waiters.resolveAll(final);
     if (this.#cmd.Scrub && !this.#scrubbed) this.#ctx.detachSelf();
   }
 }

@@ -6,6 +6,7 @@
  */
 
 import { CircuitError } from "../../wire/errors.ts";
+import { WaitList } from "../../wire/wait_list.ts";
 import { type MessageOwner, MessagePipe } from "./message_pipe.ts";
 import type { AckedReader } from "../streams.ts";
 import type { Element } from "./element.ts";
@@ -24,13 +25,6 @@ export interface SubscriptionState {
   Source: "join" | "leave";
   Pending: number;
   Closed: boolean;
-}
-
-interface _Consumer {
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | null;
-  resolve: (reader: AckedReader) => void;
-  reject: (err: unknown) => void;
 }
 
 const _encoder = new TextEncoder();
@@ -61,7 +55,7 @@ export class SubscriptionElement implements Element {
   #queue: (string | MessagePipe)[];
   // Events handed to a consumer that has not taken them yet.
   #handedOut = 0;
-  #consumers: _Consumer[] = [];
+  #consumers = new WaitList<AckedReader>();
   #owner: MessageOwner;
 
   /**
@@ -97,7 +91,7 @@ export class SubscriptionElement implements Element {
   push(event: string): void {
     if (this.#closed) return;
     const consumer = this.#consumers.shift();
-    if (consumer) this.#settle(consumer, this.#handOut(event));
+    if (consumer) consumer.resolve(this.#handOut(event));
     else this.#queue.push(event);
   }
 
@@ -121,18 +115,7 @@ export class SubscriptionElement implements Element {
     if (this.#closed) return Promise.reject(new CircuitError("subscription closed"));
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#queue.length > 0) return Promise.resolve(this.#handOut(this.#queue.shift()!));
-    return new Promise((resolve, reject) => {
-      const consumer: _Consumer = { signal, onAbort: null, resolve, reject };
-      if (signal) {
-        consumer.onAbort = () => {
-          const i = this.#consumers.indexOf(consumer);
-          if (i >= 0) this.#consumers.splice(i, 1);
-          reject(signal.reason);
-        };
-        signal.addEventListener("abort", consumer.onAbort, { once: true });
-      }
-      this.#consumers.push(consumer);
-    });
+    return this.#consumers.wait(signal);
   }
 
   /**
@@ -192,23 +175,13 @@ export class SubscriptionElement implements Element {
   #onReturned(pipe: MessagePipe): void {
     this.#handedOut--;
     const consumer = this.#consumers.shift();
-    if (consumer) this.#settle(consumer, this.#handOut(pipe));
+    if (consumer) consumer.resolve(this.#handOut(pipe));
     else this.#queue.unshift(pipe);
   }
 
   #close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const consumers = this.#consumers;
-    this.#consumers = [];
-    for (const c of consumers) {
-      if (c.onAbort) c.signal!.removeEventListener("abort", c.onAbort);
-      c.reject(new CircuitError("subscription closed"));
-    }
-  }
-
-  #settle(consumer: _Consumer, reader: AckedReader): void {
-    if (consumer.onAbort) consumer.signal!.removeEventListener("abort", consumer.onAbort);
-    consumer.resolve(reader);
+    this.#consumers.rejectAll(new CircuitError("subscription closed"));
   }
 }
