@@ -12,7 +12,7 @@ import { ChanElement } from "./elements/chan.ts";
 import { ProcElement } from "./elements/proc.ts";
 import { SubscriptionElement } from "./elements/subscription.ts";
 import { ServerElement } from "./elements/server.ts";
-import type { AckedSource, ByteSink } from "./streams.ts";
+import type { AckedSource, ByteSink } from "../wire/streams.ts";
 import type { Namespace } from "./namespace.ts";
 import { parseSignal } from "./signals.ts";
 

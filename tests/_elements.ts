@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { AckedReader } from "../server/streams.ts";
+import type { AckedReader } from "../wire/streams.ts";
 
 /** Reads a whole body, acknowledging as it goes, the way the wire layer does. */
 export async function readAll(reader: AckedReader): Promise<string> {

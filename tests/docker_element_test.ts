@@ -8,7 +8,7 @@ import { DockerEngine } from "../server/docker/engine.ts";
 import { parsePort, parseRun } from "../server/docker/run.ts";
 import { ContainerElement } from "../server/elements/docker.ts";
 import type { ElementContext } from "../server/elements/element.ts";
-import type { AckedSource } from "../server/streams.ts";
+import type { AckedSource } from "../wire/streams.ts";
 import { dockerHost, TEST_IMAGE } from "./_docker.ts";
 
 function testContext(): ElementContext & { detached: number; logs: string[] } {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { CircuitError } from "../wire/errors.ts";
 import { OutputBuffer } from "../server/elements/output_buffer.ts";
-import type { AckedReader } from "../server/streams.ts";
+import type { AckedReader } from "../wire/streams.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -11,7 +11,7 @@ import { eventually, spawnCircuit, TestServer } from "./_harness.ts";
 import { Connection, type IncomingCall } from "../wire/connection.ts";
 import { FrameTransport } from "../wire/transport.ts";
 import { ChanElement } from "../server/elements/chan.ts";
-import type { AckedReader } from "../server/streams.ts";
+import type { AckedReader } from "../wire/streams.ts";
 
 /** SPEC §7.7's bound on what a killed reader's successor may see again. */
 const REPEAT_LIMIT = 64 * 1024;

@@ -1,6 +1,7 @@
 /**
- * A multiplexed connection: concurrent calls and byte streams over one framed transport,
- * each stream with credit-based flow control and acknowledged delivery (docs/PROTOCOL.md).
+ * A multiplexed connection: concurrent calls over one framed transport, in both directions, with
+ * keep-alive; the byte streams of calls are in output_stream.ts and input_stream.ts (client
+ * side) and incoming_call.ts (serving side), their sizes in windows.ts (docs/PROTOCOL.md).
  *
  * @module
  */
@@ -10,31 +11,13 @@ import type { OpName, Ops } from "./ops.ts";
 import type { FrameTransport } from "./transport.ts";
 import { after, every } from "./deadlines.ts";
 import { ANONYMOUS, type Identity } from "./identity.ts";
+import type { CallOptions, CallPort } from "./call_port.ts";
+import { IncomingCall } from "./incoming_call.ts";
+import { type InputStream, openInputStream } from "./input_stream.ts";
+import { openOutputStream, type OutputStream } from "./output_stream.ts";
 
-/**
- * Bytes a stream's producer may send before the consumer acknowledges any (SPEC §11.4:
- * about 64 KiB). Larger windows raise throughput per round trip but hold more memory per stream.
- */
-export const STREAM_WINDOW = 256 * 1024;
-
-/**
- * The window of output streams (`recv`, `read`: server to client). Larger than
- * {@link STREAM_WINDOW} because it costs the server nothing (the bytes are buffered anyway) and
- * keeps a stream moving while records are sealed and opened on a keyed connection; the client
- * holds at most this much unread per stream.
- */
-export const OUTPUT_WINDOW = 1024 * 1024;
-
-/**
- * A consumer of an output stream acknowledges at least every this many bytes it has handed on
- * (its first bytes at once): SPEC §7.7 lets the next reader see again at most 64 KiB a killed
- * reader had already handed on, whatever {@link OUTPUT_WINDOW} is. A sixteenth of the window,
- * so the producer always has credit while acks are on their way.
- */
-export const ACK_EVERY = 64 * 1024;
-
-/** Largest payload of one data frame: several frames fill a window, so acks flow while data does. */
-export const DATA_CHUNK = 64 * 1024;
+export type { CallOptions } from "./call_port.ts";
+export { IncomingCall } from "./incoming_call.ts";
 
 /** An idle connection is pinged this often (SPEC §11.9). */
 const _PING_INTERVAL_MS = 5_000;
@@ -44,14 +27,6 @@ const _PING_SLACK_MS = 250;
 
 /** A connection with no frame at all for this long is dead (three missed pings). */
 const _IDLE_LIMIT_MS = 15_000;
-
-/** Options of one call. */
-export interface CallOptions {
-  /** Aborting cancels the call like a disconnect. */
-  signal?: AbortSignal;
-  /** Gives up after this many milliseconds with `timed out after <n>s`. */
-  timeoutMs?: number;
-}
 
 /** Handlers of a raw outgoing call (used by forwarding servers). */
 export interface RawCallHandlers {
@@ -135,6 +110,10 @@ export class Connection {
   #isClosed = false;
   #resolveClosed!: () => void;
   #closeReason = "connection lost";
+  #port: CallPort = {
+    call: (op, args, opts, onStream, onId) => this.#callWith(op, args, opts, onStream, onId),
+    send: (frame) => this._send(frame),
+  };
 
   /** Wraps a transport whose handshake is done, or whose `welcome` is to come; call `start()` to begin reading. */
   constructor(transport: FrameTransport, init: ConnectionInit) {
@@ -308,7 +287,7 @@ export class Connection {
     op: string,
     args: unknown,
     opts: CallOptions,
-    onStream: (f: Frame, id: number) => void,
+    onStream: (f: Frame) => void,
     onId?: (id: number) => void,
   ): Promise<R> {
     return new Promise<R>((resolve, reject) => {
@@ -327,7 +306,7 @@ export class Connection {
       let id = 0;
       try {
         id = this.#begin(op, args, {
-          onStream: (f) => onStream(f, id),
+          onStream,
           onResult: (v) => {
             cleanup();
             resolve(v as R);
@@ -354,105 +333,19 @@ export class Connection {
 
   /**
    * Opens an output stream (`recv`, `read`). Each chunk is acknowledged when the consumer
-   * pulls the next one, or when the stream ends, so a consumer should finish with a chunk
-   * (e.g. write it out) before pulling again. Cancelling the stream cancels the call; the
-   * server keeps whatever was not acknowledged. The stream closes as soon as its end is
-   * acknowledged; `result` settles once the server has committed it. `first` resolves when the
-   * first bytes or the end have arrived (nothing is consumed), or rejects if the call fails first.
+   * pulls a later one, or when the stream ends, so a consumer should finish with a chunk (e.g.
+   * write it out) before pulling again; at most 64 KiB handed on stay unacknowledged (SPEC
+   * §7.7). Cancelling the stream cancels the call; the server keeps whatever was not
+   * acknowledged. The stream closes as soon as its end is acknowledged; `result` settles once
+   * the server has committed it. `first` resolves when the first bytes or the end have arrived
+   * (nothing is consumed), or rejects if the call fails first.
    */
   openOutput<K extends "recv" | "read">(
     op: K,
     args: Ops[K]["args"],
     opts: CallOptions & { lazy?: boolean } = {},
-  ): { stream: ReadableStream<Uint8Array>; result: Promise<Ops[K]["result"]>; first: Promise<void> } {
-    const queue: Uint8Array[] = [];
-    let ended = false;
-    let failure: unknown = null;
-    let unacked = 0;
-    let wake: (() => void) | null = null;
-    let callId = 0;
-    let arrived: (() => void) | null = null;
-    let failed: ((err: unknown) => void) | null = null;
-    const first = new Promise<void>((resolve, reject) => {
-      arrived = resolve;
-      failed = reject;
-    });
-    // Only recv() waits for it; a failure nobody waits for is reported through the stream.
-    first.catch(() => {});
-    const ctl = new AbortController();
-    const signal = opts.signal ? AbortSignal.any([opts.signal, ctl.signal]) : ctl.signal;
-    const notify = () => {
-      const w = wake;
-      wake = null;
-      w?.();
-    };
-    let settle: { resolve: (v: Ops[K]["result"]) => void; reject: (err: unknown) => void };
-    const result = new Promise<Ops[K]["result"]>((resolve, reject) => (settle = { resolve, reject }));
-    // A failure is also reported through the stream; `result` is for those who wait for it.
-    result.catch(() => {});
-    let begun = false;
-    const begin = () => {
-      begun = true;
-      this.#callWith<Ops[K]["result"]>(op, args, { signal }, (f) => {
-        if (f[0] === T.Data) queue.push(f[2]);
-        else if (f[0] === T.End) ended = true;
-        arrived?.();
-        notify();
-      }, (id) => (callId = id)).then((value) => {
-        arrived?.();
-        settle.resolve(value);
-      }, (err) => {
-        failure = err;
-        failed?.(err);
-        settle.reject(err);
-        notify();
-      });
-    };
-    // Lazy: the server-side read opens on the first pull, so a stream nobody reads holds nothing.
-    if (!opts.lazy) begin();
-    // The stream pulls only once the consumer has taken everything enqueued before, so what
-    // was enqueued is acknowledged on a later pull: the first bytes at once (a channel message
-    // then counts as received), later ones in batches of up to ACK_EVERY (each credit frame
-    // costs a write here and a read at the server).
-    let acked = false;
-    const acknowledge = (atLeast: number) => {
-      if (unacked >= atLeast && !failure) {
-        this._send([T.Credit, callId, unacked]);
-        unacked = 0;
-        acked = true;
-      }
-    };
-    const stream = new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        if (!begun) begin();
-        if (!acked) acknowledge(1);
-        while (queue.length === 0 && !ended && !failure) await new Promise<void>((r) => (wake = r));
-        if (queue.length > 0) {
-          // What arrived goes to the consumer at once (one pull per burst, not per chunk), but
-          // never more than ACK_EVERY unacknowledged: that bounds what a killed reader's
-          // successor sees again. A chunk (at most DATA_CHUNK) always fits after an ack.
-          if (unacked + queue[0].length > ACK_EVERY) acknowledge(1);
-          let n = 0;
-          while (n < queue.length && (n === 0 || unacked + queue[n].length <= ACK_EVERY)) {
-            unacked += queue[n].length;
-            controller.enqueue(queue[n++]);
-          }
-          queue.splice(0, n);
-        } else if (ended) {
-          // The end is acknowledged and the stream closes at once; `result` settles when the
-          // server has committed (the CLI waits for it before exiting, a library loop need not).
-          acknowledge(1);
-          this._send([T.End, callId]);
-          controller.close();
-        } else {
-          controller.error(failure);
-        }
-      },
-      cancel: (reason) => {
-        ctl.abort(reason ?? new ConnectionError("cancelled"));
-      },
-    }, { highWaterMark: 0 });
-    return { stream, result, first };
+  ): OutputStream<Ops[K]["result"]> {
+    return openOutputStream(this.#port, op, args, opts);
   }
 
   /**
@@ -463,55 +356,8 @@ export class Connection {
     op: K,
     args: Ops[K]["args"],
     opts: CallOptions = {},
-  ): Promise<{ writable: WritableStream<Uint8Array>; result: Promise<null> }> {
-    let credit = 0;
-    let wake: (() => void) | null = null;
-    let callId = 0;
-    let failure: unknown = null;
-    const ctl = new AbortController();
-    const signal = opts.signal ? AbortSignal.any([opts.signal, ctl.signal]) : ctl.signal;
-    return new Promise((resolveAdmission, rejectAdmission) => {
-      let admitted = false;
-      const result = this.#callWith<null>(op, args, { signal }, (f) => {
-        if (f[0] !== T.Credit) return;
-        credit += f[2];
-        const w = wake;
-        wake = null;
-        w?.();
-        if (!admitted) {
-          admitted = true;
-          resolveAdmission({ writable, result });
-        }
-      }, (id) => (callId = id));
-      result.catch((err) => {
-        failure = err;
-        const w = wake;
-        wake = null;
-        w?.();
-        if (!admitted) rejectAdmission(err);
-      });
-      const writable = new WritableStream<Uint8Array>({
-        write: async (chunk) => {
-          let off = 0;
-          while (off < chunk.length) {
-            while (credit === 0 && !failure) await new Promise<void>((r) => (wake = r));
-            if (failure) throw failure;
-            const n = Math.min(credit, DATA_CHUNK, chunk.length - off);
-            this._send([T.Data, callId, chunk.subarray(off, off + n)]);
-            credit -= n;
-            off += n;
-          }
-        },
-        close: async () => {
-          if (failure) throw failure;
-          this._send([T.End, callId]);
-          await result;
-        },
-        abort: (reason) => {
-          ctl.abort(reason ?? new ConnectionError("cancelled"));
-        },
-      }, { highWaterMark: 1 });
-    });
+  ): Promise<InputStream> {
+    return openInputStream(this.#port, op, args, opts);
   }
 
   /** Starts a call whose stream frames the caller moves itself (forwarding). */
@@ -544,229 +390,5 @@ export class Connection {
     this.#in.clear();
     for (const c of inc) c._abort(new ConnectionError(reason));
     this.#resolveClosed();
-  }
-}
-
-/**
- * A call the peer made to us. The handler ends it exactly once with `reply` or `fail`; stream
- * operations use `serveOutput` / `acceptInput` before replying.
- */
-export class IncomingCall {
-  /** Operation name. */
-  readonly op: string;
-  /** Operation arguments, as decoded (untrusted). */
-  readonly args: unknown;
-  #conn: Connection;
-  #id: number;
-  // Created on first use: most calls never look at their signal, and an AbortController per
-  // call is a measurable share of a small call's cost.
-  #ctl: AbortController | null = null;
-  #abortReason: unknown = undefined;
-  #done = false;
-  #onStream: (f: Frame) => void = () => {};
-
-  /** @internal */
-  constructor(conn: Connection, id: number, op: string, args: unknown) {
-    this.#conn = conn;
-    this.#id = id;
-    this.op = op;
-    this.args = args;
-  }
-
-  /** Aborted when the caller cancels or the connection ends. */
-  get signal(): AbortSignal {
-    if (!this.#ctl) {
-      this.#ctl = new AbortController();
-      if (this.#abortReason !== undefined) this.#ctl.abort(this.#abortReason);
-    }
-    return this.#ctl.signal;
-  }
-
-  /** The connection the call came in on. */
-  get connection(): Connection {
-    return this.#conn;
-  }
-
-  /** @internal */
-  _abort(reason: unknown): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#conn._endIncoming(this.#id);
-    this.#abortReason = reason ?? new Error("aborted");
-    this.#ctl?.abort(this.#abortReason);
-  }
-
-  /** @internal */
-  _onStream(f: Frame): void {
-    this.#onStream(f);
-  }
-
-  /** Sets the receiver of this call's stream frames (forwarding). */
-  set onStream(fn: (f: Frame) => void) {
-    this.#onStream = fn;
-  }
-
-  /** Sends one stream frame of this call (forwarding). */
-  sendStream(type: typeof T.Data | typeof T.Credit | typeof T.End, payload?: Uint8Array | number): void {
-    if (this.#done) return;
-    this.#conn._send((type === T.End ? [type, this.#id] : [type, this.#id, payload]) as Frame);
-  }
-
-  /** Ends the call successfully. */
-  reply(value: unknown): void {
-    if (this.#finish()) this.#conn._send([T.Result, this.#id, value ?? null]);
-  }
-
-  /**
-   * Ends the call with an error. `CircuitError`s travel as application errors with their
-   * message, `ConnectionError`s as system errors; anything else is reported by message only.
-   */
-  fail(err: unknown): void {
-    if (!this.#finish()) return;
-    const kind = err instanceof ConnectionError ? ErrorKind.System : ErrorKind.App;
-    const message = err instanceof Error ? err.message : String(err);
-    this.#conn._send([T.Error, this.#id, kind, message]);
-  }
-
-  /** Ends the call with an error of the given kind (forwarding). */
-  failRaw(kind: number, message: string): void {
-    if (this.#finish()) this.#conn._send([T.Error, this.#id, kind, message]);
-  }
-
-  #finish(): boolean {
-    if (this.#done) return false;
-    this.#done = true;
-    this.#conn._endIncoming(this.#id);
-    return true;
-  }
-
-  /**
-   * Serves an output stream: sends bytes within the consumer's credit and acknowledges them to
-   * `reader` as credit comes back. Resolves once the consumer acknowledged the end; rejects
-   * (after `reader.release()`) when the call is cancelled or the reader fails.
-   */
-  serveOutput(reader: {
-    read(max: number, signal?: AbortSignal): Promise<Uint8Array | null>;
-    ack(n: number): void;
-    ackEnd(): void;
-    release(): void;
-  }): Promise<void> {
-    const signal = this.signal;
-    return new Promise<void>((resolve, reject) => {
-      let credit = OUTPUT_WINDOW;
-      let wake: (() => void) | null = null;
-      let finished = false;
-      const finish = (err?: unknown) => {
-        if (finished) return;
-        finished = true;
-        signal.removeEventListener("abort", onAbort);
-        if (err === undefined) resolve();
-        else {
-          reader.release();
-          reject(err);
-        }
-      };
-      const onAbort = () => {
-        finish(signal.reason);
-        const w = wake;
-        wake = null;
-        w?.();
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.#onStream = (f) => {
-        if (f[0] === T.Credit) {
-          reader.ack(f[2]);
-          credit += f[2];
-          const w = wake;
-          wake = null;
-          w?.();
-        } else if (f[0] === T.End) {
-          reader.ackEnd();
-          finish();
-        }
-      };
-      (async () => {
-        try {
-          while (!finished) {
-            while (credit <= 0 && !finished) await new Promise<void>((r) => (wake = r));
-            if (finished) return;
-            const chunk = await reader.read(Math.min(credit, DATA_CHUNK), signal);
-            if (finished) return;
-            if (chunk === null) {
-              this.sendStream(T.End);
-              return;
-            }
-            credit -= chunk.length;
-            this.sendStream(T.Data, chunk);
-          }
-        } catch (err) {
-          finish(err);
-        }
-      })();
-      if (signal.aborted) onAbort();
-    });
-  }
-
-  /**
-   * Accepts an input stream into `sink`: grants credit, writes each data frame in order, and
-   * returns credit as writes complete. Resolves after the end arrived and `sink.close()` is
-   * done; rejects (after `sink.release()`) when cancelled, or with the sink's error.
-   */
-  acceptInput(sink: {
-    write(chunk: Uint8Array, signal?: AbortSignal): Promise<void>;
-    close(): Promise<void>;
-    release(): void;
-  }): Promise<void> {
-    const signal = this.signal;
-    return new Promise<void>((resolve, reject) => {
-      let chain = Promise.resolve();
-      let finished = false;
-      let granted = STREAM_WINDOW;
-      let ended = false;
-      let failed = false;
-      const finish = (err?: unknown) => {
-        if (finished) return;
-        finished = true;
-        signal.removeEventListener("abort", onAbort);
-        if (err === undefined) return resolve();
-        // Bytes that already arrived are still delivered (SPEC §5 stdin: a writer killed
-        // midway loses nothing it sent); then the sink is released for the next writer.
-        chain.then(() => sink.release(), () => sink.release());
-        reject(err);
-      };
-      const onAbort = () => finish(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.#onStream = (f) => {
-        if (finished) return;
-        if (f[0] === T.Data) {
-          const bytes = f[2];
-          granted -= bytes.length;
-          if (granted < 0) return finish(new CircuitError("stream credit exceeded"));
-          chain = chain.then(async () => {
-            if (failed) return;
-            await sink.write(bytes);
-            granted += bytes.length;
-            // After the end, the result says everything was taken: no credit needed.
-            if (!ended) this.sendStream(T.Credit, bytes.length);
-          });
-          chain = chain.catch((err) => {
-            failed = true;
-            finish(err);
-          });
-        } else if (f[0] === T.End) {
-          ended = true;
-          chain = chain.then(async () => {
-            if (finished) return;
-            await sink.close();
-            finish();
-          }).catch((err) => {
-            failed = true;
-            finish(err);
-          });
-        }
-      };
-      if (signal.aborted) return onAbort();
-      this.sendStream(T.Credit, STREAM_WINDOW);
-    });
   }
 }

@@ -8,7 +8,7 @@
 import { CircuitError } from "../../wire/errors.ts";
 import { WaitList } from "../../wire/wait_list.ts";
 import { type MessageOwner, MessagePipe } from "./message_pipe.ts";
-import type { AckedReader, ByteSink } from "../streams.ts";
+import type { AckedReader, ByteSink } from "../../wire/streams.ts";
 import type { Element } from "./element.ts";
 
 /**

@@ -11,7 +11,7 @@ import type { UpgradedConnection } from "../docker/http_unix.ts";
 import { type DockerStat, toDockerStat } from "../docker/inspect.ts";
 import { createBody, type DockerRun } from "../docker/run.ts";
 import { OutputBuffer } from "./output_buffer.ts";
-import type { ByteSink } from "../streams.ts";
+import type { ByteSink } from "../../wire/streams.ts";
 import type { Element, ElementContext } from "./element.ts";
 
 // SIGTERM grace of a scrub without kill, as `docker stop` and SPEC §7.6 have it.

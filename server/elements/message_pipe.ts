@@ -10,7 +10,7 @@
 
 import { CircuitError } from "../../wire/errors.ts";
 import { WaitList } from "../../wire/wait_list.ts";
-import type { AckedReader, ByteSink } from "../streams.ts";
+import type { AckedReader, ByteSink } from "../../wire/streams.ts";
 
 /**
  * How much body may wait for a receiver to read it before the sender's `write` waits: SPEC

@@ -6,7 +6,7 @@
  * @module
  */
 import { CircuitError } from "../../wire/errors.ts";
-import type { AckedReader, AckedSource } from "../streams.ts";
+import type { AckedReader, AckedSource } from "../../wire/streams.ts";
 
 // SPEC §7.2: output is buffered up to 1 MiB per stream before the process blocks on write.
 const DEFAULT_LIMIT = 1 << 20;

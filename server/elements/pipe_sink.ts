@@ -5,7 +5,7 @@
  * @module
  */
 import { CircuitError } from "../../wire/errors.ts";
-import type { ByteSink } from "../streams.ts";
+import type { ByteSink } from "../../wire/streams.ts";
 
 /**
  * The writing end of a child's stdin pipe, shared by successive writers.

@@ -10,7 +10,7 @@ import { WaitList } from "../../wire/wait_list.ts";
 import { OutputBuffer } from "./output_buffer.ts";
 import { PipeSink } from "./pipe_sink.ts";
 import { describeSignal, parseSignal } from "../signals.ts";
-import type { ByteSink } from "../streams.ts";
+import type { ByteSink } from "../../wire/streams.ts";
 import type { Element, ElementContext } from "./element.ts";
 
 /** A process's life stage as `peek` reports it. */
