@@ -6,8 +6,8 @@
 import type { IncomingCall } from "../wire/connection.ts";
 import { CircuitError } from "../wire/errors.ts";
 import type { HandleInfo } from "../wire/ops.ts";
-import { validateCmd } from "../wire/cmd.ts";
-import type { Element, ElementContext } from "./elements/element.ts";
+import type { Element } from "./elements/element.ts";
+import { type ElementResources, planElement } from "./elements/factory.ts";
 import { ChanElement } from "./elements/chan.ts";
 import { ProcElement } from "./elements/proc.ts";
 import { SubscriptionElement } from "./elements/subscription.ts";
@@ -23,10 +23,8 @@ export interface LocalContext {
   log(message: string): void;
   /** Appends to the operations log. */
   record(op: string, fields: Record<string, unknown>): void;
-  /** Learns of every process started, attached or not, so shutdown can stop them all. */
-  adoptChild(proc: ProcElement): void;
-  /** Creates the kinds that need daemon resources (dns, docker, subscriptions). */
-  makeSpecial(kind: string, arg: unknown, ctx: ElementContext): Promise<Element> | null;
+  /** What creating elements needs from the daemon. */
+  readonly resources: ElementResources;
 }
 
 /** A process or a container: the elements with standard streams. */
@@ -192,41 +190,7 @@ async function _make(
   const kind = String(args.Kind);
   const path = String(args.Path);
   if (names.length === 0) throw new CircuitError("anchor already has an element");
-  let arg = args.Arg;
-  let make: (ec: ElementContext) => Element | Promise<Element>;
-  switch (kind) {
-    case "chan": {
-      if (typeof arg !== "number" || !Number.isSafeInteger(arg) || arg < 0) {
-        throw new CircuitError("second argument to mkchan must be a non-negative integral capacity");
-      }
-      const cap = arg;
-      make = () => new ChanElement(cap);
-      break;
-    }
-    case "proc": {
-      const cmd = validateCmd(arg);
-      arg = cmd;
-      make = async (ec) => {
-        const proc = ProcElement.start(cmd, ec);
-        ctx.adoptChild(proc);
-        await proc.started;
-        return proc;
-      };
-      break;
-    }
-    case "dns":
-    case "docker":
-    case "@join":
-    case "@leave":
-      make = (ec) => {
-        const made = ctx.makeSpecial(kind, arg, ec);
-        if (!made) throw new CircuitError(`unknown element kind ${kind}`);
-        return made;
-      };
-      break;
-    default:
-      throw new CircuitError(`unknown element kind ${kind}`);
-  }
+  const { arg, make } = planElement(kind, args.Arg, ctx.resources);
   const text = _argText(kind, arg);
   const { eid, element } = await ctx.ns.attach(names, make, ctx.log, (eid, element) => {
     ctx.ns.hold(eid, holder);

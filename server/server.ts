@@ -12,13 +12,9 @@ import { parseAnchorPath } from "../wire/path.ts";
 import { parseCircuitUrl } from "../wire/url.ts";
 import { FrameTransport } from "../wire/transport.ts";
 import type { DockerEngine } from "./docker/engine.ts";
-import { parseRun } from "./docker/run.ts";
-import type { Element, ElementContext } from "./elements/element.ts";
-import { ContainerElement } from "./elements/docker.ts";
-import { NameserverElement } from "./elements/dns.ts";
 import type { ProcElement } from "./elements/proc.ts";
 import { ServerElement } from "./elements/server.ts";
-import { SubscriptionElement } from "./elements/subscription.ts";
+import type { SubscriptionElement } from "./elements/subscription.ts";
 import { relay, RelayTable } from "./forward.ts";
 import { type LocalContext, serveLocal } from "./handlers.ts";
 import { log } from "./log.ts";
@@ -107,11 +103,15 @@ export class CircuitServer {
       ns: this.#ns,
       log,
       record: (op, fields) => init.opsLog.record(op, fields),
-      makeSpecial: (kind, arg, ctx) => this.#makeSpecial(kind, arg, ctx),
-      adoptChild: (proc) => {
-        if (!proc.running) return;
-        this.#children.add(proc);
-        proc.closed.then(() => this.#children.delete(proc));
+      resources: {
+        docker: init.docker,
+        members: () => this.#membership.view().map((m) => "/" + m.Id),
+        adoptChild: (proc) => {
+          if (!proc.running) return;
+          this.#children.add(proc);
+          proc.closed.then(() => this.#children.delete(proc));
+        },
+        adoptSubscription: (sub) => this.#subscriptions.add(sub),
       },
     };
   }
@@ -269,26 +269,6 @@ export class CircuitServer {
       default:
         throw new CircuitError("cannot operate on the root anchor");
     }
-  }
-
-  #makeSpecial(kind: string, arg: unknown, ctx: ElementContext): Promise<Element> | null {
-    switch (kind) {
-      case "dns":
-        return NameserverElement.create(typeof arg === "string" && arg !== "" ? arg : undefined, ctx);
-      case "docker": {
-        const engine = this.#init.docker;
-        if (!engine) return Promise.reject(new CircuitError("docker not enabled on this server"));
-        return Promise.resolve().then(() => ContainerElement.create(parseRun(arg), ctx, engine));
-      }
-      case "@join":
-      case "@leave": {
-        const initial = kind === "@join" ? this.#membership.view().map((m) => "/" + m.Id) : [];
-        const sub = new SubscriptionElement(kind === "@join" ? "join" : "leave", initial);
-        this.#subscriptions.add(sub);
-        return Promise.resolve(sub);
-      }
-    }
-    return null;
   }
 
   #publish(source: "join" | "leave", id: string): void {
