@@ -11,7 +11,7 @@
  * @module
  */
 import { dial } from "../mod.ts";
-import { freePort } from "../tests/_dig.ts";
+import { digShort, freePort } from "../tests/_dig.ts";
 import { dockerHost, TEST_IMAGE } from "../tests/_docker.ts";
 import { circuit, CLI, PERMISSIONS, QUIET_ENV, TestServer } from "../tests/_harness.ts";
 
@@ -274,23 +274,9 @@ function _median(xs: number[]): number {
   return xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)];
 }
 
-/** `dig +short` of one query line, e.g. `ex.org MX`. */
-async function _digShort(port: number, query: string): Promise<string> {
-  const out = await new Deno.Command("dig", {
-    args: [
-      "@127.0.0.1",
-      "-p",
-      String(port),
-      "+short",
-      "+norecurse",
-      "+time=1",
-      "+tries=1",
-      ...query.split(" "),
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  return new TextDecoder().decode(out.stdout).trim();
+/** `dig +short` of one query line, e.g. `ex.org MX`, with a 1 s try. */
+function _digShort(port: number, query: string): Promise<string> {
+  return digShort(port, "+time=1", ...query.split(" "));
 }
 
 /** Waits until dnsmasq answers (it binds after parsing its options), or fails if it exited. */

@@ -46,6 +46,20 @@ export async function dig(port: number, ...args: string[]): Promise<Dig> {
   };
 }
 
+/**
+ * Runs `dig @127.0.0.1 -p <port> +norecurse +short <args>` (one try of 2 s, which a later
+ * `+time=` in `args` overrides) and returns what it printed, trimmed; "" when nothing answered.
+ */
+export async function digShort(port: number, ...args: string[]): Promise<string> {
+  const out = await new Deno.Command("dig", {
+    args: ["@127.0.0.1", "-p", String(port), "+norecurse", "+short", "+time=2", "+tries=1", ...args],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
 /** The records SPEC §12 A29 sets. */
 export const A29_RECORDS: readonly string[] = [
   "ex.org. 300 IN A 192.0.2.1",

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { COMMANDS as COMMAND_TABLE } from "../cli/command_table.ts";
+
 const _root = new URL("..", import.meta.url).pathname;
 const _config = JSON.parse(Deno.readTextFileSync(`${_root}deno.json`));
 
@@ -118,6 +120,33 @@ export function assertFails(r: RunResult, code: 1 | 2, text: string, opts: { ban
   }
   if (!err.startsWith("circuit: ")) throw new Error(`stderr does not start with "circuit: "; ${what}`);
   if (!err.includes(text)) throw new Error(`stderr does not contain ${JSON.stringify(text)}; ${what}`);
+}
+
+/**
+ * Asserts a successful run (exit 0; stderr shown otherwise) and returns it.
+ *
+ * @example
+ * ```ts
+ * const key = ok(await circuit(["keygen"]), "keygen").stdout;
+ * ```
+ */
+export function ok(r: RunResult, what = ""): RunResult {
+  if (r.code !== 0) throw new Error(`${what}: exit ${r.code}, stderr ${JSON.stringify(r.stderr)}`);
+  return r;
+}
+
+/**
+ * Asserts success with nothing printed (as `mk*`, `set`, `scrub` succeed).
+ *
+ * @example
+ * ```ts ignore
+ * assertQuiet(await circuit(["scrub", "-d", url, anchor]), "scrub");
+ * ```
+ */
+export function assertQuiet(r: RunResult, what = ""): void {
+  if (r.code !== 0 || r.stdout !== "" || r.stderr !== "") {
+    throw new Error(`${what}: want exit 0 and no output, got ${JSON.stringify(r)}`);
+  }
 }
 
 /**
@@ -381,32 +410,5 @@ export function clientOf(
     circuit([cmd, "-d", server.url, ...rest], { timeoutMs: CLIENT_TIMEOUT_MS, ...opts });
 }
 
-/** Every command of SPEC §5, as `circuit help` must name them. */
-export const COMMANDS: readonly string[] = [
-  "start",
-  "keygen",
-  "help",
-  "ls",
-  "peek",
-  "scrub",
-  "mkchan",
-  "send",
-  "recv",
-  "close",
-  "mkproc",
-  "mkdkr",
-  "signal",
-  "wait",
-  "waitall",
-  "stdin",
-  "stdout",
-  "stderr",
-  "mkdns",
-  "set",
-  "unset",
-  "mk@join",
-  "mk@leave",
-  "join",
-  "suicide",
-  "stk",
-];
+/** Every command, as `circuit help` must name them: the CLI's own table. */
+export const COMMANDS: readonly string[] = COMMAND_TABLE.map((c) => c.name);

@@ -566,3 +566,10 @@ if (import.meta.main) {
   if (Deno.args[0] === "observe") await _observe();
   else if (Deno.args[0] === "listen") await _listen(Deno.args[1]);
 }
+
+/** Whether every server in `watchers` has exactly `members` in its view, as `o` sees it. */
+export async function viewsAre(o: Observer, watchers: NsServer[], members: NsServer[]): Promise<boolean> {
+  const want = members.map((m) => m.id).sort().join(" ");
+  const views = await Promise.all(watchers.map((w) => o.view(w.url)));
+  return views.every((v) => v?.join(" ") === want);
+}

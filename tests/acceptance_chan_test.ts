@@ -10,20 +10,15 @@ import {
   clientOf,
   follow,
   type Followed,
+  ok,
   type RunResult,
   spawnCircuit,
   TestServer,
 } from "./_harness.ts";
+import { sleep } from "./_util.ts";
 
 /** Runs `circuit <cmd> -d <server URL> <rest>`, as §12 runs every client command. */
 const on = clientOf;
-
-function ok(r: RunResult, what: string): RunResult {
-  assert.equal(r.code, 0, `${what}: exit ${r.code}, stderr ${JSON.stringify(r.stderr)}`);
-  return r;
-}
-
-const _sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A fresh temp dir and one server; background commands registered in `bg` are killed afterwards. */
 async function withServer(fn: (a: TestServer, bg: Followed[]) => Promise<void>): Promise<void> {
@@ -158,7 +153,7 @@ Deno.test("A8: a capacity-0 channel admits a sender only with a receiver; bodies
     await t.step("a sender without a receiver is not admitted and keeps waiting", async () => {
       send = background(a, bg, "send", [ch]);
       await feed(send, "x\n");
-      await _sleep(1000);
+      await sleep(1000);
       assert.equal(JSON.parse(ok(await c("peek", [ch]), "peek").stdout).NumSend, 0);
       assert.ok(!send.exited, `sender exited: ${send.stderr}`);
     });
@@ -173,9 +168,9 @@ Deno.test("A8: a capacity-0 channel admits a sender only with a receiver; bodies
       const send = background(a, bg, "send", [ch]);
       const t0 = performance.now();
       await feed(send, "part1\n", false);
-      await _sleep(1500 - (performance.now() - t0));
+      await sleep(1500 - (performance.now() - t0));
       assert.equal(recv.stdout, "part1\n");
-      await _sleep(3000 - (performance.now() - t0));
+      await sleep(3000 - (performance.now() - t0));
       await feed(send, "part2\n");
       ok(await ended(send, 5000, "send"), "send");
       const r = ok(await ended(recv, 2000, "recv"), "recv");
@@ -216,7 +211,7 @@ Deno.test("A10: scrubbing a channel aborts its waiting receiver and removes the 
     ok(await c("mkchan", [ch, "0"]), "mkchan");
     const recv = background(a, bg, "recv", [ch]);
     // Give the receiver time to start, dial and wait on the channel; nothing shows that it waits.
-    await _sleep(1000);
+    await sleep(1000);
     assert.ok(!recv.exited, `recv exited early: ${recv.stderr}`);
 
     await t.step("scrub exits 0 and within 1 s the waiting recv fails: channel aborted", async () => {

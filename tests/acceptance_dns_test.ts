@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { A29_RECORDS, dig, freePort } from "./_dig.ts";
-import { assertErr, circuit, type RunResult, TestServer } from "./_harness.ts";
+import { assertErr, assertQuiet, circuit, type RunResult, TestServer } from "./_harness.ts";
 
 /** Generous bound for a command that must not block; a hang then fails the test instead of stalling it. */
 const _CMD_TIMEOUT_MS = 30_000;
@@ -15,11 +15,6 @@ const _CMD_TIMEOUT_MS = 30_000;
 function on(server: TestServer) {
   return (cmd: string, ...rest: string[]): Promise<RunResult> =>
     circuit([cmd, "-d", server.url, ...rest], { timeoutMs: _CMD_TIMEOUT_MS });
-}
-
-/** Success with nothing printed, as `mkdns`, `set`, `unset` and `scrub` succeed. */
-function assertQuiet(r: RunResult, what: string): void {
-  assert.deepEqual(r, { code: 0, stdout: "", stderr: "" }, what);
 }
 
 /** A fresh temp dir and one server, both gone afterwards. */

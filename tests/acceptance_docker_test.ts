@@ -8,7 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { assertErr, circuit, eventually, type RunResult, TestServer } from "./_harness.ts";
+import { assertErr, assertQuiet, circuit, eventually, ok, type RunResult, TestServer } from "./_harness.ts";
 import { dockerHost, TEST_IMAGE } from "./_docker.ts";
 
 /** Generous bound for a command that must not block; a hang then fails the test instead of stalling it. */
@@ -52,16 +52,6 @@ async function engineHas(host: string, name: string): Promise<boolean> {
 function on(server: TestServer) {
   return (cmd: string, rest: string[], stdin?: string): Promise<RunResult> =>
     circuit([cmd, "-d", server.url, ...rest], { timeoutMs: _CMD_TIMEOUT_MS, stdin });
-}
-
-function ok(r: RunResult, what: string): RunResult {
-  assert.equal(r.code, 0, `${what}: exit ${r.code}, stderr ${JSON.stringify(r.stderr)}`);
-  return r;
-}
-
-/** Success with nothing printed. */
-function assertQuiet(r: RunResult, what: string): void {
-  assert.deepEqual(r, { code: 0, stdout: "", stderr: "" }, what);
 }
 
 /** A docker element's peek or wait JSON, as much of it as these tests read. */

@@ -5,9 +5,16 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { circuit, collect, eventually, type RunResult, spawnCircuit, TestServer } from "./_harness.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import {
+  assertQuiet,
+  circuit,
+  collect,
+  eventually,
+  type RunResult,
+  spawnCircuit,
+  TestServer,
+} from "./_harness.ts";
+import { sleep, withTempDir } from "./_util.ts";
 
 /** Starts `circuit <args>` in the background and SIGKILLs it after `ms`; returns what it printed. */
 async function killedAfter(ms: number, args: string[]): Promise<RunResult> {
@@ -17,17 +24,9 @@ async function killedAfter(ms: number, args: string[]): Promise<RunResult> {
   return await collect(child);
 }
 
-function ok(r: RunResult, stdout = ""): void {
+/** Success with exactly `stdout` printed and nothing on stderr. */
+function printed(r: RunResult, stdout: string): void {
   assert.deepEqual(r, { code: 0, stdout, stderr: "" });
-}
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "circuit-acc-noloss-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 /**
@@ -36,11 +35,11 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
  */
 async function killedReceiverLosesNothing(dialed: TestServer, host: TestServer, name: string): Promise<void> {
   const q = `${host.serverAnchor}/${name}`;
-  ok(await circuit(["mkchan", "-d", dialed.url, q, "1"]));
+  assertQuiet(await circuit(["mkchan", "-d", dialed.url, q, "1"]));
   const killed = await killedAfter(1000, ["recv", "-d", dialed.url, q]);
   assert.equal(killed.stdout, "", "the killed receiver got nothing");
-  ok(await circuit(["send", "-d", dialed.url, q], { stdin: "msg\n" }));
-  ok(await circuit(["recv", "-d", dialed.url, q]), "msg\n");
+  assertQuiet(await circuit(["send", "-d", dialed.url, q], { stdin: "msg\n" }));
+  printed(await circuit(["recv", "-d", dialed.url, q]), "msg\n");
   const peek = await circuit(["peek", "-d", dialed.url, q]);
   assert.equal(peek.code, 0, peek.stderr);
   const stat = JSON.parse(peek.stdout);
@@ -49,7 +48,7 @@ async function killedReceiverLosesNothing(dialed: TestServer, host: TestServer, 
 }
 
 Deno.test("A27 — killed clients lose no message and no output", async (t) => {
-  await withDir(async (dir) => {
+  await withTempDir("circuit-acc-noloss-", async (dir) => {
     const a = await TestServer.start(dir);
     try {
       const XA = a.serverAnchor;
@@ -64,7 +63,7 @@ Deno.test("A27 — killed clients lose no message and no output", async (t) => {
       await t.step(
         "(b) a stdout reader SIGKILLed before the output exists leaves it to the next",
         async () => {
-          ok(
+          assertQuiet(
             await circuit(["mkproc", "-d", a.url, `${XA}/late`], {
               stdin: JSON.stringify({ Path: "/bin/sh", Args: ["-c", "sleep 2; echo late"] }),
             }),
@@ -72,7 +71,7 @@ Deno.test("A27 — killed clients lose no message and no output", async (t) => {
           const killed = await killedAfter(1000, ["stdout", "-d", a.url, `${XA}/late`]);
           assert.equal(killed.stdout, "");
           await sleep(3000);
-          ok(await circuit(["stdout", "-d", a.url, `${XA}/late`]), "late\n");
+          printed(await circuit(["stdout", "-d", a.url, `${XA}/late`]), "late\n");
         },
       );
 
@@ -80,7 +79,7 @@ Deno.test("A27 — killed clients lose no message and no output", async (t) => {
         "(c) output split between a killed reader and the next one covers every line",
         async () => {
           const script = "i=0; while [ $i -lt 50 ]; do echo line$i; i=$((i+1)); sleep 0.1; done";
-          ok(
+          assertQuiet(
             await circuit(["mkproc", "-d", a.url, `${XA}/lines`], {
               stdin: JSON.stringify({ Path: "/bin/sh", Args: ["-c", script] }),
             }),

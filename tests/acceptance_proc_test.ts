@@ -5,8 +5,17 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { alive, circuit, eventually, type RunResult, spawnCircuit, TestServer } from "./_harness.ts";
+import {
+  alive,
+  assertQuiet,
+  circuit,
+  eventually,
+  type RunResult,
+  spawnCircuit,
+  TestServer,
+} from "./_harness.ts";
 import { allProcs, liveGroup, type ProcInfo } from "./_proc.ts";
+import { sleep } from "./_util.ts";
 
 /** ERR(t) of §12: exit 1 and exactly one stderr line, starting `circuit: `, containing `t`. */
 function assertErr(r: RunResult, t: string): void {
@@ -26,11 +35,6 @@ function assertOneLine(stderr: string, t: string): void {
   assert.equal(lines.length, 2, `stderr must be one line: ${JSON.stringify(stderr)}`);
   assert.ok(lines[0].startsWith("circuit: "), `stderr must start with "circuit: ": ${lines[0]}`);
   assert.ok(lines[0].includes(t), `stderr must contain ${JSON.stringify(t)}: ${lines[0]}`);
-}
-
-/** Success with nothing printed. */
-function assertQuiet(r: RunResult): void {
-  assert.deepEqual(r, { code: 0, stdout: "", stderr: "" });
 }
 
 /** `circuit <cmd> -d <url> <rest>`. */
@@ -86,8 +90,6 @@ async function withServer(
     await Deno.remove(dir, { recursive: true });
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 Deno.test("A11 — process output is readable and wait reports the command while stdin stays open", async (t) => {
   await withServer(async (s) => {

@@ -14,9 +14,9 @@ import {
   clientOf,
   COMMANDS,
   eventually,
+  ok,
   PERMISSIONS,
   QUIET_ENV,
-  type RunResult,
   TestServer,
 } from "./_harness.ts";
 
@@ -40,11 +40,6 @@ async function withServers(fn: (dir: string, servers: TestServer[]) => Promise<v
     await Promise.all(servers.map((s) => s.stop()));
     await Deno.remove(dir, { recursive: true });
   }
-}
-
-function ok(r: RunResult, what: string): RunResult {
-  assert.equal(r.code, 0, `${what}: exit ${r.code}, stderr ${JSON.stringify(r.stderr)}`);
-  return r;
 }
 
 /** The URL's parts (SPEC §2.2). */

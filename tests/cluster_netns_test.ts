@@ -10,19 +10,12 @@
  */
 import assert from "node:assert/strict";
 import { eventually } from "./_harness.ts";
-import { canUseNetns, deleteStaleNamespaces, Lan, NsServer, Observer } from "./_netns.ts";
+import { canUseNetns, deleteStaleNamespaces, Lan, NsServer, Observer, viewsAre } from "./_netns.ts";
 
 const PREFIX = "cirt-c";
 const GROUP = "228.8.8.8:8822";
 const HOSTS = 5;
 const netns = await canUseNetns();
-
-/** Whether every server in `watchers` has exactly `members` in its view. */
-async function viewsAre(o: Observer, watchers: NsServer[], members: NsServer[]): Promise<boolean> {
-  const want = members.map((m) => m.id).sort().join(" ");
-  const views = await Promise.all(watchers.map((w) => o.view(w.url)));
-  return views.every((v) => v?.join(" ") === want);
-}
 
 Deno.test({
   name: "five hosts on a LAN: discovery, SIGKILL, SIGSTOP/SIGCONT and a cut link that heals by itself",

@@ -8,6 +8,7 @@ import { DnsListener } from "../server/dns/listener.ts";
 import { NameserverElement } from "../server/elements/dns.ts";
 import type { ElementContext } from "../server/elements/element.ts";
 import { A29_RECORDS, dig } from "./_dig.ts";
+import { portOf } from "./_util.ts";
 
 function testContext(): ElementContext & { logs: string[] } {
   return {
@@ -18,10 +19,6 @@ function testContext(): ElementContext & { logs: string[] } {
       this.logs.push(message);
     },
   };
-}
-
-function portOf(address: string): number {
-  return Number(address.slice(address.lastIndexOf(":") + 1));
 }
 
 const EX_ORG = {

@@ -12,15 +12,11 @@ import {
   circuit,
   eventually,
   follow,
-  type RunResult,
+  ok,
   spawnCircuit,
   TestServer,
 } from "./_harness.ts";
 import { childrenOf, groupMembers } from "./_proc.ts";
-
-function ok(r: RunResult, what: string): void {
-  assert.equal(r.code, 0, `${what}: ${r.stderr}`);
-}
 
 Deno.test("faults on a keyed cluster give clear errors and lose nothing", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "circuit-fault-" });

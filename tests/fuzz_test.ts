@@ -20,6 +20,7 @@ import { parseKeyText } from "../wire/crypto/keys.ts";
 import { parseRun } from "../server/docker/run.ts";
 import { CircuitError } from "../wire/errors.ts";
 import { circuit, TestServer } from "./_harness.ts";
+import { portOf, prng } from "./_util.ts";
 
 /** Frames to send in the main fuzz run; the CI default is the issue's minimum. */
 const FRAMES = Number(Deno.env.get("CIRCUIT_FUZZ_N") ?? "100000");
@@ -45,18 +46,6 @@ const RSS_SETTLED_MIB = 192;
 const GOOD_CALL_LIMIT_MS = 10_000;
 
 const SEED = Number(Deno.env.get("CIRCUIT_FUZZ_SEED") ?? Math.floor(Math.random() * 2 ** 31));
-
-/** Mulberry32: a small seeded PRNG, so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const rand = prng(SEED);
 const int = (n: number) => Math.floor(rand() * n);
@@ -277,10 +266,6 @@ function framed(bodies: Uint8Array[]): Uint8Array {
     off += 4 + b.length;
   }
   return out;
-}
-
-function portOf(url: string): number {
-  return Number(/:(\d+)\//.exec(url)![1]);
 }
 
 /** Reads and discards everything until the peer closes, or until `ms` pass (then closes). */

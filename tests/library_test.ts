@@ -18,10 +18,10 @@ import {
   Subscription,
 } from "../mod.ts";
 import { eventually, TestServer } from "./_harness.ts";
+import { sleep } from "./_util.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The flow-control window of SPEC §11: the most a cancelled reader may see again. */
 const WINDOW = 64 * 1024;

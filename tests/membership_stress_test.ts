@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { eventually } from "./_harness.ts";
-import { canUseNetns, deleteStaleNamespaces, Lan, NsServer, Observer } from "./_netns.ts";
+import { canUseNetns, deleteStaleNamespaces, Lan, NsServer, Observer, viewsAre } from "./_netns.ts";
 
 const PREFIX = "cirt-s";
 const HOSTS = 4;
@@ -25,13 +25,6 @@ const ROUNDS = Number(Deno.env.get("CIRCUIT_STRESS_ROUNDS") ?? "1");
  */
 const SETTLE_MS = 3_000;
 const netns = await canUseNetns();
-
-/** Whether every server in `watchers` has exactly `members` in its view. */
-async function viewsAre(o: Observer, watchers: NsServer[], members: NsServer[]): Promise<boolean> {
-  const want = members.map((m) => m.id).sort().join(" ");
-  const views = await Promise.all(watchers.map((w) => o.view(w.url)));
-  return views.every((v) => v?.join(" ") === want);
-}
 
 /** The server IDs `s` recorded a `leave` of, in order. */
 async function leavesOf(s: NsServer): Promise<string[]> {

@@ -11,7 +11,7 @@ import type { MemberUpdate } from "../wire/ops.ts";
 import { Broadcasts } from "../server/membership/broadcasts.ts";
 import { MemberTable } from "../server/membership/table.ts";
 import { circuit, collect, eventually, type RunResult, spawnCircuit } from "./_harness.ts";
-import { NsServer, Observer } from "./_netns.ts";
+import { NsServer, Observer, viewsAre } from "./_netns.ts";
 
 const SELF = "X0000000000000001";
 const B = "X00000000000000b0";
@@ -34,13 +34,6 @@ async function lsRoot(s: NsServer): Promise<string[]> {
   const r = await circuit(["ls", "-d", s.url, "/"]);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout.split("\n").filter((l) => l !== "");
-}
-
-/** Whether every server in `watchers` has exactly `members` in its view. */
-async function viewsAre(o: Observer, watchers: NsServer[], members: NsServer[]): Promise<boolean> {
-  const want = members.map((m) => m.id).sort().join(" ");
-  for (const w of watchers) if ((await o.view(w.url))?.join(" ") !== want) return false;
-  return true;
 }
 
 /** Join and leave records of an ops log must alternate per server, starting with a join. */

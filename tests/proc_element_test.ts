@@ -6,6 +6,7 @@ import { ProcElement } from "../server/elements/proc.ts";
 import type { OutputBuffer } from "../server/elements/output_buffer.ts";
 import { describeSignal, parseSignal } from "../server/signals.ts";
 import { groupMembers, procInfo } from "./_proc.ts";
+import { sleep } from "./_util.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -41,10 +42,6 @@ async function readAll(out: OutputBuffer): Promise<string> {
 
 function isCause(message: string): (err: unknown) => boolean {
   return (err) => err instanceof CircuitError && err.message === message;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 // The process group of a live process.

@@ -12,6 +12,7 @@ import { Connection, type IncomingCall } from "../wire/connection.ts";
 import { FrameTransport } from "../wire/transport.ts";
 import { ChanElement } from "../server/elements/chan.ts";
 import type { AckedReader } from "../wire/streams.ts";
+import { concat, sleep } from "./_util.ts";
 
 /** SPEC §7.7's bound on what a killed reader's successor may see again. */
 const REPEAT_LIMIT = 64 * 1024;
@@ -21,18 +22,6 @@ const LINES = 150_000;
 const EXPECTED = new TextEncoder().encode(
   Array.from({ length: LINES }, (_, i) => String(i + 1).padStart(6, "0") + "\n").join(""),
 );
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
 
 /**
  * Runs `circuit <args>`, reads `atLeast` bytes of its stdout, lets it block on the full pipe,
