@@ -23,6 +23,7 @@ import { relay, RelayTable } from "./forward.ts";
 import { type LocalContext, serveLocal } from "./handlers.ts";
 import { log } from "./log.ts";
 import { Membership } from "./membership/swim.ts";
+import { ServerMetrics } from "./metrics/server_metrics.ts";
 import { Namespace } from "./namespace.ts";
 import type { OpsLog } from "./ops_log.ts";
 import { Peers } from "./peers.ts";
@@ -50,6 +51,8 @@ export interface ServerInit {
   opsLog: OpsLog;
   lock: Deno.FsFile;
   docker?: DockerEngine;
+  /** Keep metrics (SPEC §13.4): `-metrics` was given. Off, nothing is counted or timed. */
+  metrics?: boolean;
 }
 
 /**
@@ -80,12 +83,14 @@ export class CircuitServer {
   #forwardedTo = new Map<Connection, Set<string>>();
   #shuttingDown: Promise<number> | null = null;
   #local: LocalContext;
+  #metrics: ServerMetrics | null = null;
 
   /** Builds the daemon around an open listener; `serve()` starts it. */
   constructor(init: ServerInit) {
     this.#init = init;
     this.url = init.url;
     this.serverId = init.serverId;
+    const metrics = this.#metrics = init.metrics ? this.#newMetrics() : null;
     const element = new ServerElement(init.url, this.started, {
       join: (url) => this.#membership.join(url),
       suicide: () => void this.shutdown("suicide"),
@@ -94,7 +99,7 @@ export class CircuitServer {
     this.#ns = new Namespace(init.serverId, element, (path, kind, auto, kill) => {
       init.opsLog.record("scrub", { Path: path, Kind: kind, Auto: auto, Kill: kill });
     });
-    this.#peers = new Peers(init.serverId, init.url, init.key, (call) => this.#dispatch(call));
+    this.#peers = new Peers(init.serverId, init.url, init.key, (call) => this.#dispatch(call), metrics);
     this.#membership = new Membership({ Id: init.serverId, Url: init.url }, this.#peers, {
       joined: (id, url) => {
         log(`Member joined /${id} ${url}`);
@@ -109,6 +114,7 @@ export class CircuitServer {
         this.#publish("leave", id);
       },
     });
+    if (metrics) this.#membership.meter = (direction, message) => metrics.gossip(direction, message);
     this.#local = {
       ns: this.#ns,
       log,
@@ -117,9 +123,30 @@ export class CircuitServer {
       adoptChild: (proc) => {
         if (!proc.running) return;
         this.#children.add(proc);
-        proc.closed.then(() => this.#children.delete(proc));
+        this.#metrics?.processStarted();
+        proc.closed.then(() => {
+          this.#children.delete(proc);
+          const { Phase, Exit } = proc.peek();
+          this.#metrics?.processEnded(Phase === "signaled" ? "signaled" : Exit ? "failed" : "exited");
+        });
       },
     };
+  }
+
+  /** The metrics read the daemon's state lazily, so they can exist before the parts they read. */
+  #newMetrics(): ServerMetrics {
+    return new ServerMetrics({
+      members: () => this.#membership.states(),
+      probes: () => this.#membership.probes,
+      health: () => this.#membership.health,
+      connections: () => ({ client: this.#clients.size, peer: this.#peers.all().length }),
+      elementKinds: () => Array.from(this.#ns.elements(), (e) => e.kind),
+    });
+  }
+
+  /** The text of `GET /metrics`; empty without `-metrics`. */
+  metricsText(): string {
+    return this.#metrics?.render() ?? "";
   }
 
   /** The membership of this server. */
@@ -167,6 +194,7 @@ export class CircuitServer {
         : `handshake failed: ${err instanceof Error ? err.message : err}`;
       log(`rejected peer ${peer}: ${reason}`);
       this.#init.opsLog.record("reject", { Peer: peer, Reason: reason });
+      this.#metrics?.rejectedPeer();
       transport.close();
       return;
     } finally {
@@ -180,6 +208,7 @@ export class CircuitServer {
       url: result.hello.from,
       onCall: (call) => this.#dispatch(call),
       limiter: new CallLimiter(),
+      observer: this.#metrics ?? undefined,
       identity: result.keys === null
         ? ANONYMOUS
         : isServer

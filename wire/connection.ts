@@ -73,6 +73,20 @@ interface _Outgoing {
   onError(kind: number, message: string): void;
 }
 
+/** How an incoming call ended: replied, failed, or cancelled by the caller or a lost connection. */
+export type CallOutcome = "ok" | "error" | "cancelled";
+
+/**
+ * Learns what the calls a peer makes here do (server metrics, SPEC §13.4). Called synchronously
+ * on the hot path: implementations only add to numbers.
+ */
+export interface CallObserver {
+  /** Incoming call `op`, begun at `startedMs` (performance.now()), has ended. */
+  callEnded(op: string, outcome: CallOutcome, startedMs: number): void;
+  /** An incoming call's byte stream moved `n` bytes in (`send`, `stdin`) or out (`recv`, `read`). */
+  streamBytes(direction: "in" | "out", n: number): void;
+}
+
 /** Options of a new connection. */
 export interface ConnectionInit {
   /** The dialing side numbers its calls with even IDs, the accepting side with odd ones. */
@@ -96,6 +110,8 @@ export interface ConnectionInit {
   limiter?: { admit(op: string): string | null; release(op: string): void };
   /** The peer's verified identity (accepting side); anonymous when nothing was verified. */
   identity?: Identity;
+  /** Told of every incoming call's end and stream bytes; absent, calls are not timed at all. */
+  observer?: CallObserver;
 }
 
 /**
@@ -127,6 +143,8 @@ export class Connection {
   #in = new Map<number, IncomingCall>();
   #onCall?: (call: IncomingCall) => void;
   #limiter?: ConnectionInit["limiter"];
+  /** @internal Read by the calls this connection serves. */
+  readonly _observer: CallObserver | null;
   #lastRx = Date.now();
   #lastTx = Date.now();
   #stopPinger: () => void = () => {};
@@ -151,6 +169,7 @@ export class Connection {
     this.#nextId = init.dialer ? 2 : 1;
     this.#onCall = init.onCall;
     this.#limiter = init.limiter;
+    this._observer = init.observer ?? null;
     this.closed = new Promise((r) => (this.#resolveClosed = r));
     transport.onWriteError = () => this.close("connection lost");
   }
@@ -268,9 +287,12 @@ export class Connection {
   }
 
   /** @internal Forgets an incoming call once it has ended. */
-  _endIncoming(id: number): void {
+  _endIncoming(id: number, outcome: CallOutcome): void {
     const call = this.#in.get(id);
-    if (call && this.#in.delete(id)) this.#limiter?.release(call.op);
+    if (call && this.#in.delete(id)) {
+      this.#limiter?.release(call.op);
+      this._observer?.callEnded(call.op, outcome, call._startedMs);
+    }
   }
 
   #begin(op: string, args: unknown, o: _Outgoing): number {
@@ -550,6 +572,8 @@ export class IncomingCall {
   #abortReason: unknown = undefined;
   #done = false;
   #onStream: (f: Frame) => void = () => {};
+  /** @internal When the call arrived (performance.now()), 0 on a connection nobody observes. */
+  readonly _startedMs: number;
 
   /** @internal */
   constructor(conn: Connection, id: number, op: string, args: unknown) {
@@ -557,6 +581,7 @@ export class IncomingCall {
     this.#id = id;
     this.op = op;
     this.args = args;
+    this._startedMs = conn._observer ? performance.now() : 0;
   }
 
   /** Aborted when the caller cancels or the connection ends. */
@@ -577,7 +602,7 @@ export class IncomingCall {
   _abort(reason: unknown): void {
     if (this.#done) return;
     this.#done = true;
-    this.#conn._endIncoming(this.#id);
+    this.#conn._endIncoming(this.#id, "cancelled");
     this.#abortReason = reason ?? new Error("aborted");
     this.#ctl?.abort(this.#abortReason);
   }
@@ -600,7 +625,7 @@ export class IncomingCall {
 
   /** Ends the call successfully. */
   reply(value: unknown): void {
-    if (this.#finish()) this.#conn._send([T.Result, this.#id, value ?? null]);
+    if (this.#finish("ok")) this.#conn._send([T.Result, this.#id, value ?? null]);
   }
 
   /**
@@ -608,7 +633,7 @@ export class IncomingCall {
    * message, `ConnectionError`s as system errors; anything else is reported by message only.
    */
   fail(err: unknown): void {
-    if (!this.#finish()) return;
+    if (!this.#finish("error")) return;
     const kind = err instanceof ConnectionError ? ErrorKind.System : ErrorKind.App;
     const message = err instanceof Error ? err.message : String(err);
     this.#conn._send([T.Error, this.#id, kind, message]);
@@ -616,13 +641,13 @@ export class IncomingCall {
 
   /** Ends the call with an error of the given kind (forwarding). */
   failRaw(kind: number, message: string): void {
-    if (this.#finish()) this.#conn._send([T.Error, this.#id, kind, message]);
+    if (this.#finish("error")) this.#conn._send([T.Error, this.#id, kind, message]);
   }
 
-  #finish(): boolean {
+  #finish(outcome: CallOutcome): boolean {
     if (this.#done) return false;
     this.#done = true;
-    this.#conn._endIncoming(this.#id);
+    this.#conn._endIncoming(this.#id, outcome);
     return true;
   }
 
@@ -683,6 +708,7 @@ export class IncomingCall {
               return;
             }
             credit -= chunk.length;
+            this.#conn._observer?.streamBytes("out", chunk.length);
             this.sendStream(T.Data, chunk);
           }
         } catch (err) {
@@ -728,6 +754,7 @@ export class IncomingCall {
           const bytes = f[2];
           granted -= bytes.length;
           if (granted < 0) return finish(new CircuitError("stream credit exceeded"));
+          this.#conn._observer?.streamBytes("in", bytes.length);
           chain = chain.then(async () => {
             if (failed) return;
             await sink.write(bytes);
