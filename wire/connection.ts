@@ -145,6 +145,11 @@ export class Connection {
   #limiter?: ConnectionInit["limiter"];
   /** @internal Read by the calls this connection serves. */
   readonly _observer: CallObserver | null;
+  /**
+   * @internal When the current batch of frames was read (performance.now()), observed
+   * connections only: the arrival time of every call in it, one clock read per batch, not per call.
+   */
+  _batchMs = 0;
   #lastRx = Date.now();
   #lastTx = Date.now();
   #stopPinger: () => void = () => {};
@@ -218,6 +223,7 @@ export class Connection {
         const bodies = await this.#t.readBatch();
         if (bodies === null) break;
         this.#lastRx = Date.now();
+        if (this._observer) this._batchMs = performance.now();
         for (const body of bodies) {
           if (this.#isClosed) break;
           this.#dispatch(decodeFrame(body));
@@ -581,7 +587,7 @@ export class IncomingCall {
     this.#id = id;
     this.op = op;
     this.args = args;
-    this._startedMs = conn._observer ? performance.now() : 0;
+    this._startedMs = conn._batchMs;
   }
 
   /** Aborted when the caller cancels or the connection ends. */
