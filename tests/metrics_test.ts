@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { dial, Server } from "../mod.ts";
 import { VERSION } from "../wire/version.ts";
+import { Registry } from "../server/metrics/registry.ts";
 import { circuit, eventually, TestServer } from "./_harness.ts";
 
 /** A sample's value by its series text (`name{labels}`), as the server printed it. */
@@ -313,4 +314,32 @@ Deno.test({
       }
     });
   },
+});
+
+Deno.test("the registry escapes label values and HELP text, and refuses counters without _total", () => {
+  const r = new Registry();
+  const [c] = r.counters("x_total", "back\\slash and\nnewline", [{ v: 'a"b\\c\nd' }]);
+  c.value += 2;
+  const h = r.histograms("d_seconds", "D.", [{ op: "ls" }], [0.001, 0.01]);
+  h[0].observe(0.0005);
+  h[0].observe(0.005);
+  h[0].observe(5);
+  assert.equal(
+    r.render(),
+    [
+      "# HELP x_total back\\\\slash and\\nnewline",
+      "# TYPE x_total counter",
+      'x_total{v="a\\"b\\\\c\\nd"} 2',
+      "# HELP d_seconds D.",
+      "# TYPE d_seconds histogram",
+      'd_seconds_bucket{op="ls",le="0.001"} 1',
+      'd_seconds_bucket{op="ls",le="0.01"} 2',
+      'd_seconds_bucket{op="ls",le="+Inf"} 3',
+      'd_seconds_sum{op="ls"} 5.0055',
+      'd_seconds_count{op="ls"} 3',
+      "",
+    ].join("\n"),
+  );
+  assert.throws(() => r.counter("calls", "no suffix"), /must end in _total/);
+  assert.throws(() => r.counter("x_total", "twice"), /registered twice/);
 });
