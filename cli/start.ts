@@ -37,6 +37,8 @@ export async function start(inv: Invocation): Promise<number> {
     hmac: _flagOrEnv(strings.get("hmac"), "CIRCUIT_HMAC"),
     discover: _flagOrEnv(strings.get("discover"), "CIRCUIT_DISCOVER"),
     docker: bools.has("docker"),
+    // Given empty, like -hmac "", it is off.
+    metrics: strings.get("metrics") || undefined,
   });
 }
 

@@ -11,6 +11,7 @@ import { advertisedHost, interfaceAddress, parseListenAddr } from "./address.ts"
 import { Discovery } from "./discovery/multicast.ts";
 import { DockerEngine } from "./docker/engine.ts";
 import { log } from "./log.ts";
+import { type MetricsEndpoint, serveMetrics } from "./metrics/endpoint.ts";
 import { OpsLog } from "./ops_log.ts";
 import { CircuitServer } from "./server.ts";
 import { defaultVarDir, lockVarDir } from "./var_dir.ts";
@@ -27,6 +28,8 @@ export interface StartOptions {
   hmac?: string;
   discover?: string;
   docker: boolean;
+  /** `-metrics host:port`: serve Prometheus metrics there (SPEC §13.4). */
+  metrics?: string;
 }
 
 const _encoder = new TextEncoder();
@@ -57,6 +60,7 @@ export async function runServer(opts: StartOptions): Promise<number> {
   let key: Uint8Array | undefined;
   let listenAt;
   let docker: DockerEngine | undefined;
+  let metricsAt;
   try {
     if (opts.join !== undefined) parseCircuitUrl(opts.join);
     if (opts.discover !== undefined) _checkDiscoveryAddress(opts.discover);
@@ -72,6 +76,7 @@ export async function runServer(opts: StartOptions): Promise<number> {
     listenAt = opts.iface !== undefined
       ? { hostname: interfaceAddress(opts.iface), port: 0 }
       : parseListenAddr(opts.addr ?? "0.0.0.0:0");
+    if (opts.metrics !== undefined) metricsAt = parseListenAddr(opts.metrics);
     if (opts.docker) {
       docker = DockerEngine.fromEnv(Deno.env.get("DOCKER_HOST"));
       try {
@@ -107,6 +112,19 @@ export async function runServer(opts: StartOptions): Promise<number> {
     const cause = err instanceof Deno.errors.AddrInUse ? "address already in use" : _ioCause(err);
     return fail(`listen ${host}:${listenAt.port}: ${cause}`);
   }
+  // Bound before the URL is printed (a busy port is a startup error); the text comes once the server exists.
+  let metricsText = () => "";
+  let metrics: MetricsEndpoint | undefined;
+  if (metricsAt) {
+    try {
+      metrics = serveMetrics(metricsAt.hostname, metricsAt.port, () => metricsText());
+    } catch (err) {
+      listener.close();
+      lock.close();
+      const cause = err instanceof Deno.errors.AddrInUse ? "address already in use" : _ioCause(err);
+      return fail(`metrics listen ${_hostPort(metricsAt.hostname, metricsAt.port)}: ${cause}`);
+    }
+  }
   const bound = listener.addr as Deno.NetAddr;
   const url = formatCircuitUrl({
     host: advertisedHost(bound.hostname),
@@ -118,8 +136,22 @@ export async function runServer(opts: StartOptions): Promise<number> {
   opsLog.record("start", { Addr: url, ServerID: serverId });
   Deno.stdout.writeSync(_encoder.encode(url + "\n"));
 
-  const server = new CircuitServer({ listener, url, workerId, serverId, key, opsLog, lock, docker });
+  const server = new CircuitServer({
+    listener,
+    url,
+    workerId,
+    serverId,
+    key,
+    opsLog,
+    lock,
+    docker,
+    metrics: metrics !== undefined,
+  });
+  metricsText = () => server.metricsText();
   log(`Attaching /${serverId} as server`);
+  if (metrics) {
+    log(`Serving metrics on http://${_hostPort(metrics.addr.hostname, metrics.addr.port)}/metrics`);
+  }
 
   let exitCode: Promise<number> | null = null;
   const stop = (reason: string) => {
@@ -160,6 +192,7 @@ export async function runServer(opts: StartOptions): Promise<number> {
   const code = await (exitCode ?? server.stopping ?? server.shutdown("listener closed"));
   Deno.removeSignalListener("SIGTERM", onTerm);
   Deno.removeSignalListener("SIGINT", onInt);
+  await metrics?.close();
   return code;
 }
 
@@ -178,6 +211,10 @@ async function _joinWithRetry(server: CircuitServer, url: string): Promise<void>
       await new Promise((r) => setTimeout(r, _JOIN_RETRY_MS));
     }
   }
+}
+
+function _hostPort(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 function _checkDiscoveryAddress(text: string): void {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Connection, IncomingCall } from "../wire/connection.ts";
+import type { CallObserver, Connection, IncomingCall } from "../wire/connection.ts";
 import { connect } from "../wire/dial.ts";
 
 /** A retired duplicate connection is closed once idle; checked this often. */
@@ -25,22 +25,28 @@ export class Peers {
   #selfUrl: string;
   #key: Uint8Array | undefined;
   #onCall: (call: IncomingCall) => void;
+  #observer: CallObserver | null;
   #live = new Map<string, Connection>();
   #dialing = new Map<string, Promise<Connection>>();
   #closedListeners: ((id: string, conn: Connection) => void)[] = [];
   #stopped = false;
 
-  /** Creates the set; `onCall` serves calls peers make on any of these connections. */
+  /**
+   * Creates the set; `onCall` serves calls peers make on any of these connections, and
+   * `observer` (metrics) learns how they end.
+   */
   constructor(
     selfId: string,
     selfUrl: string,
     key: Uint8Array | undefined,
     onCall: (call: IncomingCall) => void,
+    observer: CallObserver | null = null,
   ) {
     this.#selfId = selfId;
     this.#selfUrl = selfUrl;
     this.#key = key;
     this.#onCall = onCall;
+    this.#observer = observer;
   }
 
   /** Calls `fn` when a registered peer connection ends. */
@@ -74,7 +80,7 @@ export class Peers {
   async dial(url: string): Promise<Connection> {
     const conn = await connect(url, {
       key: this.#key,
-      asServer: { url: this.#selfUrl, id: this.#selfId, onCall: this.#onCall },
+      asServer: { url: this.#selfUrl, id: this.#selfId, onCall: this.#onCall, observer: this.#observer },
     });
     return this.#register(conn, true);
   }

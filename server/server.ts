@@ -19,6 +19,7 @@ import { relay, RelayTable } from "./forward.ts";
 import { type LocalContext, serveLocal } from "./handlers.ts";
 import { log } from "./log.ts";
 import { Membership } from "./membership/swim.ts";
+import { ServerMetrics } from "./metrics/server_metrics.ts";
 import { Namespace } from "./namespace.ts";
 import type { OpsLog } from "./ops_log.ts";
 import { Peers } from "./peers.ts";
@@ -38,6 +39,8 @@ export interface ServerInit {
   opsLog: OpsLog;
   lock: Deno.FsFile;
   docker?: DockerEngine;
+  /** Keep metrics (SPEC §13.4): `-metrics` was given. Off, nothing is counted or timed. */
+  metrics?: boolean;
 }
 
 /**
@@ -70,12 +73,14 @@ export class CircuitServer {
   // A second SIGTERM/SIGINT came during the shutdown: exit 1 (SPEC §3.5).
   #forced = false;
   #local: LocalContext;
+  #metrics: ServerMetrics | null = null;
 
   /** Builds the daemon around an open listener; `serve()` starts it. */
   constructor(init: ServerInit) {
     this.#init = init;
     this.url = init.url;
     this.serverId = init.serverId;
+    const metrics = this.#metrics = init.metrics ? this.#newMetrics() : null;
     const element = new ServerElement(init.url, this.started, {
       join: (url) => this.#membership.join(url),
       suicide: () => void this.shutdown("suicide"),
@@ -84,7 +89,7 @@ export class CircuitServer {
     this.#ns = new Namespace(init.serverId, element, (path, kind, auto, kill) => {
       init.opsLog.record("scrub", { Path: path, Kind: kind, Auto: auto, Kill: kill });
     });
-    this.#peers = new Peers(init.serverId, init.url, init.key, (call) => this.#dispatch(call));
+    this.#peers = new Peers(init.serverId, init.url, init.key, (call) => this.#dispatch(call), metrics);
     this.#membership = new Membership({ Id: init.serverId, Url: init.url }, this.#peers, {
       joined: (id, url) => {
         log(`Member joined /${id} ${url}`);
@@ -99,6 +104,7 @@ export class CircuitServer {
         this.#publish("leave", id);
       },
     });
+    if (metrics) this.#membership.meter = (direction, message) => metrics.gossip(direction, message);
     this.#local = {
       ns: this.#ns,
       log,
@@ -109,11 +115,32 @@ export class CircuitServer {
         adoptChild: (proc) => {
           if (!proc.running) return;
           this.#children.add(proc);
-          proc.closed.then(() => this.#children.delete(proc));
+          this.#metrics?.processStarted();
+          proc.closed.then(() => {
+            this.#children.delete(proc);
+            const { Phase, Exit } = proc.peek();
+            this.#metrics?.processEnded(Phase === "signaled" ? "signaled" : Exit ? "failed" : "exited");
+          });
         },
         adoptSubscription: (sub) => this.#subscriptions.add(sub),
       },
     };
+  }
+
+  /** The metrics read the daemon's state lazily, so they can exist before the parts they read. */
+  #newMetrics(): ServerMetrics {
+    return new ServerMetrics({
+      members: () => this.#membership.states(),
+      probes: () => this.#membership.probes,
+      health: () => this.#membership.health,
+      connections: () => ({ client: this.#clients.size, peer: this.#peers.all().length }),
+      elementKinds: () => Array.from(this.#ns.elements(), (e) => e.kind),
+    });
+  }
+
+  /** The text of `GET /metrics`; empty without `-metrics`. */
+  metricsText(): string {
+    return this.#metrics?.render() ?? "";
   }
 
   /** The membership of this server. */
@@ -161,6 +188,7 @@ export class CircuitServer {
         : `handshake failed: ${err instanceof Error ? err.message : err}`;
       log(`rejected peer ${peer}: ${reason}`);
       this.#init.opsLog.record("reject", { Peer: peer, Reason: reason });
+      this.#metrics?.rejectedPeer();
       transport.close();
       return;
     } finally {
@@ -174,6 +202,7 @@ export class CircuitServer {
       url: result.hello.from,
       onCall: (call) => this.#dispatch(call),
       limiter: new CallLimiter(),
+      observer: this.#metrics ?? undefined,
       identity: result.keys === null
         ? ANONYMOUS
         : isServer

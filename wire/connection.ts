@@ -50,6 +50,20 @@ interface _Outgoing {
   onError(kind: number, message: string): void;
 }
 
+/** How an incoming call ended: replied, failed, or cancelled by the caller or a lost connection. */
+export type CallOutcome = "ok" | "error" | "cancelled";
+
+/**
+ * Learns what the calls a peer makes here do (server metrics, SPEC §13.4). Called synchronously
+ * on the hot path: implementations only add to numbers.
+ */
+export interface CallObserver {
+  /** Incoming call `op`, begun at `startedMs` (performance.now()), has ended. */
+  callEnded(op: string, outcome: CallOutcome, startedMs: number): void;
+  /** An incoming call's byte stream moved `n` bytes in (`send`, `stdin`) or out (`recv`, `read`). */
+  streamBytes(direction: "in" | "out", n: number): void;
+}
+
 /** Options of a new connection. */
 export interface ConnectionInit {
   /** The dialing side numbers its calls with even IDs, the accepting side with odd ones. */
@@ -73,6 +87,8 @@ export interface ConnectionInit {
   limiter?: { admit(op: string): string | null; release(op: string): void };
   /** The peer's verified identity (accepting side); anonymous when nothing was verified. */
   identity?: Identity;
+  /** Told of every incoming call's end and stream bytes; absent, calls are not timed at all. */
+  observer?: CallObserver;
 }
 
 /**
@@ -104,6 +120,13 @@ export class Connection {
   #in = new Map<number, IncomingCall>();
   #onCall?: (call: IncomingCall) => void;
   #limiter?: ConnectionInit["limiter"];
+  /** @internal Read by the calls this connection serves. */
+  readonly _observer: CallObserver | null;
+  /**
+   * @internal When the current batch of frames was read (performance.now()), observed
+   * connections only: the arrival time of every call in it, one clock read per batch, not per call.
+   */
+  _batchMs = 0;
   #lastRx = Date.now();
   #lastTx = Date.now();
   #stopPinger: () => void = () => {};
@@ -132,6 +155,7 @@ export class Connection {
     this.#nextId = init.dialer ? 2 : 1;
     this.#onCall = init.onCall;
     this.#limiter = init.limiter;
+    this._observer = init.observer ?? null;
     this.closed = new Promise((r) => (this.#resolveClosed = r));
     let welcomeSettled = !init.welcome;
     this.welcomed.then(() => (welcomeSettled = true), () => (welcomeSettled = true));
@@ -188,6 +212,7 @@ export class Connection {
         const bodies = await this.#t.readBatch();
         if (bodies === null) break;
         this.#lastRx = Date.now();
+        if (this._observer) this._batchMs = performance.now();
         for (const body of bodies) {
           if (this.#isClosed) break;
           this.#dispatch(decodeFrame(body));
@@ -257,9 +282,12 @@ export class Connection {
   }
 
   /** @internal Forgets an incoming call once it has ended. */
-  _endIncoming(id: number): void {
+  _endIncoming(id: number, outcome: CallOutcome): void {
     const call = this.#in.get(id);
-    if (call && this.#in.delete(id)) this.#limiter?.release(call.op);
+    if (call && this.#in.delete(id)) {
+      this.#limiter?.release(call.op);
+      this._observer?.callEnded(call.op, outcome, call._startedMs);
+    }
   }
 
   #begin(op: string, args: unknown, o: _Outgoing): number {

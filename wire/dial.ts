@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { Connection, type IncomingCall } from "./connection.ts";
+import { type CallObserver, Connection, type IncomingCall } from "./connection.ts";
 import { CircuitError, ConnectionError } from "./errors.ts";
 import { dialHandshake } from "./handshake.ts";
 import { FrameTransport } from "./transport.ts";
@@ -20,7 +20,13 @@ export interface DialOptions {
   /** Aborting gives up the dial. */
   signal?: AbortSignal;
   /** @internal Set by servers dialing peers: their own URL and call handler. */
-  asServer?: { url: string; id: string; onCall: (call: IncomingCall) => void };
+  asServer?: {
+    url: string;
+    id: string;
+    onCall: (call: IncomingCall) => void;
+    /** Learns how the calls served on this connection end (server metrics). */
+    observer?: CallObserver | null;
+  };
 }
 
 /**
@@ -96,7 +102,11 @@ async function _open(url: string, opts: DialOptions, early: boolean): Promise<Co
       if (err instanceof ConnectionError || err instanceof CircuitError) throw err;
       throw new ConnectionError("connection lost");
     });
-    const init = { dialer: true, onCall: opts.asServer?.onCall };
+    const init = {
+      dialer: true,
+      onCall: opts.asServer?.onCall,
+      observer: opts.asServer?.observer ?? undefined,
+    };
     let conn: Connection;
     if (opts.key) {
       const result = await handshake;

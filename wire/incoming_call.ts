@@ -6,7 +6,7 @@
  */
 import { CircuitError, ConnectionError } from "./errors.ts";
 import { ErrorKind, type Frame, T } from "./frame.ts";
-import type { Connection } from "./connection.ts";
+import type { CallOutcome, Connection } from "./connection.ts";
 import type { AckedReader, ByteSink } from "./streams.ts";
 import { WaitList } from "./wait_list.ts";
 import { DATA_CHUNK, OUTPUT_WINDOW, STREAM_WINDOW } from "./windows.ts";
@@ -28,6 +28,8 @@ export class IncomingCall {
   #abortReason: unknown = undefined;
   #done = false;
   #onStream: (f: Frame) => void = () => {};
+  /** @internal When the call arrived (performance.now()), 0 on a connection nobody observes. */
+  readonly _startedMs: number;
 
   /** @internal */
   constructor(conn: Connection, id: number, op: string, args: unknown) {
@@ -35,6 +37,7 @@ export class IncomingCall {
     this.#id = id;
     this.op = op;
     this.args = args;
+    this._startedMs = conn._batchMs;
   }
 
   /** Aborted when the caller cancels or the connection ends. */
@@ -55,7 +58,7 @@ export class IncomingCall {
   _abort(reason: unknown): void {
     if (this.#done) return;
     this.#done = true;
-    this.#conn._endIncoming(this.#id);
+    this.#conn._endIncoming(this.#id, "cancelled");
     this.#abortReason = reason ?? new Error("aborted");
     this.#ctl?.abort(this.#abortReason);
   }
@@ -78,7 +81,7 @@ export class IncomingCall {
 
   /** Ends the call successfully. */
   reply(value: unknown): void {
-    if (this.#finish()) this.#conn._send([T.Result, this.#id, value ?? null]);
+    if (this.#finish("ok")) this.#conn._send([T.Result, this.#id, value ?? null]);
   }
 
   /**
@@ -86,7 +89,7 @@ export class IncomingCall {
    * message, `ConnectionError`s as system errors; anything else is reported by message only.
    */
   fail(err: unknown): void {
-    if (!this.#finish()) return;
+    if (!this.#finish("error")) return;
     const kind = err instanceof ConnectionError ? ErrorKind.System : ErrorKind.App;
     const message = err instanceof Error ? err.message : String(err);
     this.#conn._send([T.Error, this.#id, kind, message]);
@@ -94,13 +97,13 @@ export class IncomingCall {
 
   /** Ends the call with an error of the given kind (forwarding). */
   failRaw(kind: number, message: string): void {
-    if (this.#finish()) this.#conn._send([T.Error, this.#id, kind, message]);
+    if (this.#finish("error")) this.#conn._send([T.Error, this.#id, kind, message]);
   }
 
-  #finish(): boolean {
+  #finish(outcome: CallOutcome): boolean {
     if (this.#done) return false;
     this.#done = true;
-    this.#conn._endIncoming(this.#id);
+    this.#conn._endIncoming(this.#id, outcome);
     return true;
   }
 
@@ -152,6 +155,7 @@ export class IncomingCall {
               return;
             }
             credit -= chunk.length;
+            this.#conn._observer?.streamBytes("out", chunk.length);
             this.sendStream(T.Data, chunk);
           }
         } catch (err) {
@@ -192,6 +196,7 @@ export class IncomingCall {
         if (f[0] === T.Data) {
           const bytes = f[2];
           granted -= bytes.length;
+          this.#conn._observer?.streamBytes("in", bytes.length);
           if (granted < 0) return finish(new CircuitError("stream credit exceeded"));
           chain = chain.then(async () => {
             if (failed) return;

@@ -11,7 +11,7 @@
  * @module
  */
 import type { Connection, IncomingCall } from "../../wire/connection.ts";
-import type { Member, MemberUpdate } from "../../wire/ops.ts";
+import type { Member, MemberUpdate, Ops } from "../../wire/ops.ts";
 import { Broadcasts } from "./broadcasts.ts";
 import { isUpdate, MemberTable, type Outcome } from "./table.ts";
 import type { Peers } from "../peers.ts";
@@ -100,6 +100,9 @@ const _EXCHANGE_TIMEOUT_MS = 10_000;
 /** At most one push-pull per this interval with a server we count as dead or unknown (SPEC §9.2). */
 const _STRANGER_PUSH_PULL_MS = 1_000;
 
+/** How one probe ended (SPEC §13.4 `circuit_swim_probes_total{result}`). */
+export type ProbeResult = keyof Membership["probes"];
+
 /** Receives changes of the view. */
 export interface MembershipEvents {
   joined(id: string, url: string): void;
@@ -131,6 +134,13 @@ export class Membership {
   #gossipUrgent = false;
   #timers: ReturnType<typeof setInterval>[] = [];
   #stop = new AbortController();
+  /** Probe outcomes so far (SPEC §13.4); plain fields, so counting costs the probe loop nothing. */
+  readonly probes = { ack: 0, indirect_ack: 0, timeout: 0, refused: 0, self_stalled: 0 };
+  /**
+   * Told of every membership message sent (`out`) or received (`in`); the metrics endpoint sets it
+   * to count their bytes. Null otherwise, so the protocol encodes nothing twice.
+   */
+  meter: ((direction: "in" | "out", message: unknown) => void) | null = null;
 
   /** Starts a singleton view holding only `self`, and the failure detector. */
   constructor(self: Member, peers: Peers, events: MembershipEvents) {
@@ -155,6 +165,18 @@ export class Membership {
     return id === this.#table.selfId ? this.#table.selfUrl : this.#table.members.get(id)?.url;
   }
 
+  /** Members of the view by state, this server included (it is alive to itself). */
+  states(): { alive: number; suspect: number } {
+    let suspect = 0;
+    for (const e of this.#table.members.values()) if (e.state === "suspect") suspect++;
+    return { alive: this.#table.members.size + 1 - suspect, suspect };
+  }
+
+  /** The local health multiplier (Lifeguard's awareness): 0 when keeping up, up to 8 when slow. */
+  get health(): number {
+    return this.#awareness;
+  }
+
   /** Whether the server at `url` is this one or in the view. */
   knows(url: string): boolean {
     return url === this.#table.selfUrl || [...this.#table.members.values()].some((e) => e.url === url);
@@ -172,22 +194,43 @@ export class Membership {
     const args = call.args as Record<string, unknown>;
     switch (call.op) {
       case "pushpull":
+        this.meter?.("in", args);
         this.#learnAll(args.Members, true);
-        call.reply({ Members: this.#table.state(_MAX_TOMBS_IN_STATE) });
+        this.#reply(call, { Members: this.#table.state(_MAX_TOMBS_IN_STATE) });
         return true;
       case "ping":
       case "gossip":
+        this.meter?.("in", args);
         this.#heardFrom(call.connection);
         this.#learnAll(args.Updates, false);
-        call.reply({ Updates: this.#piggyback() });
+        this.#reply(call, { Updates: this.#piggyback() });
         return true;
       case "pingreq":
+        this.meter?.("in", args);
         this.#heardFrom(call.connection);
         this.#learnAll(args.Updates, false);
         this.#servePingReq(call, args);
         return true;
     }
     return false;
+  }
+
+  #reply(call: IncomingCall, value: unknown): void {
+    this.meter?.("out", value);
+    call.reply(value);
+  }
+
+  /** Makes a membership call on `conn`, metering what goes out and what comes back. */
+  async #call<K extends "ping" | "pingreq" | "gossip" | "pushpull">(
+    conn: Connection,
+    op: K,
+    args: Ops[K]["args"],
+    timeoutMs: number,
+  ): Promise<Ops[K]["result"]> {
+    this.meter?.("out", args);
+    const r = await conn.call(op, args, { timeoutMs });
+    this.meter?.("in", r);
+    return r;
   }
 
   /** Tells every member this server leaves (within 0.5 s), then stops taking part. */
@@ -198,7 +241,7 @@ export class Membership {
     const bye = { Updates: [this.#table.self()] };
     const tell = Promise.allSettled([...this.#table.members].map(async ([id, e]) => {
       const conn = await this.#peers.connect(id, e.url);
-      await conn.call("gossip", bye, { timeoutMs: _LEAVE_TIMEOUT_MS });
+      await this.#call(conn, "gossip", bye, _LEAVE_TIMEOUT_MS);
     }));
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([tell, new Promise((r) => (timer = setTimeout(r, _LEAVE_TIMEOUT_MS)))]);
@@ -247,26 +290,27 @@ export class Membership {
       return false;
     });
     const first = await _firstTrue([direct], _PROBE_TIMEOUT_MS * (this.#awareness + 1));
-    if (first.ok) return this.#healthier();
-    if (refused) return this.#declareDead(id, inc);
-    if (first.lateMs > _LAG_TOLERANCE_MS) return this.#slower();
+    if (first.ok) return this.#healthier("ack");
+    if (refused) return this.#declareDead(id, inc, "refused");
+    if (first.lateMs > _LAG_TOLERANCE_MS) return this.#slower("self_stalled");
     const helpers = _shuffle([...this.#table.members.keys()].filter((h) => h !== id)).slice(
       0,
       _INDIRECT_PROBES,
     );
     const indirect = helpers.map((h) => this.#pingReq(h, id, url, deadline - performance.now()));
     const all = await _firstTrue([direct, ...indirect], deadline - performance.now());
-    if (all.ok) return this.#healthier();
-    if (refused) return this.#declareDead(id, inc);
-    if (all.lateMs > _LAG_TOLERANCE_MS) return this.#slower();
+    if (all.ok) return this.#healthier("indirect_ack");
+    if (refused) return this.#declareDead(id, inc, "refused");
+    if (all.lateMs > _LAG_TOLERANCE_MS) return this.#slower("self_stalled");
     if (this.#stop.signal.aborted) return;
+    this.probes.timeout++;
     this.#suspect(id, inc);
   }
 
   /** Pings member `id`; resolves true on its ack. Rejects with the dial's error. */
   async #ping(id: string, url: string, ms: number): Promise<boolean> {
     const conn = await this.#peers.connect(id, url);
-    const r = await conn.call("ping", { Updates: this.#piggyback() }, { timeoutMs: Math.max(1, ms) });
+    const r = await this.#call(conn, "ping", { Updates: this.#piggyback() }, Math.max(1, ms));
     this.#learnAll(r?.Updates, false);
     return true;
   }
@@ -274,9 +318,8 @@ export class Membership {
   async #pingReq(helper: string, id: string, url: string, ms: number): Promise<boolean> {
     try {
       const conn = await this.#peers.connect(helper, this.#table.members.get(helper)?.url ?? "");
-      const r = await conn.call("pingreq", { Id: id, Url: url, TimeoutMs: ms, Updates: this.#piggyback() }, {
-        timeoutMs: Math.max(1, ms),
-      });
+      const args = { Id: id, Url: url, TimeoutMs: ms, Updates: this.#piggyback() };
+      const r = await this.#call(conn, "pingreq", args, Math.max(1, ms));
       this.#learnAll(r?.Updates, false);
       return r?.Ok === true;
     } catch {
@@ -292,16 +335,18 @@ export class Membership {
       const ms = Math.min(TimeoutMs, _PROBE_INTERVAL_MS);
       ok = await _firstTrue([this.#ping(Id, Url, ms).catch(() => false)], ms).then((r) => r.ok);
     }
-    call.reply({ Ok: ok, Updates: this.#piggyback() });
+    this.#reply(call, { Ok: ok, Updates: this.#piggyback() });
   }
 
   /** An ack arrived: this server is keeping up, relax the local health multiplier. */
-  #healthier(): void {
+  #healthier(probe: ProbeResult): void {
+    this.probes[probe]++;
     this.#awareness = Math.max(0, this.#awareness - 1);
   }
 
   /** This server was too slow to judge others: probe less eagerly for a while. */
-  #slower(): void {
+  #slower(probe?: ProbeResult): void {
+    if (probe) this.probes[probe]++;
     this.#awareness = Math.min(_MAX_AWARENESS, this.#awareness + 1);
   }
 
@@ -339,7 +384,8 @@ export class Membership {
     }
   }
 
-  #declareDead(id: string, inc: number): void {
+  #declareDead(id: string, inc: number, probe?: ProbeResult): void {
+    if (probe) this.probes[probe]++;
     const url = this.#table.members.get(id)?.url;
     if (url !== undefined) this.#learn({ Id: id, Url: url, Inc: inc, State: "dead" }, false);
   }
@@ -456,7 +502,7 @@ export class Membership {
     if (url === undefined) return;
     try {
       const conn = await this.#peers.connect(id, url);
-      const r = await conn.call("gossip", { Updates: updates }, { timeoutMs: _EXCHANGE_TIMEOUT_MS });
+      const r = await this.#call(conn, "gossip", { Updates: updates }, _EXCHANGE_TIMEOUT_MS);
       this.#learnAll(r?.Updates, false);
     } catch {
       // unreachable: probes will tell
@@ -466,9 +512,8 @@ export class Membership {
   // ---- anti-entropy, strangers and past peers ----
 
   async #pushPull(conn: Connection): Promise<void> {
-    const r = await conn.call("pushpull", { Members: this.#table.state(_MAX_TOMBS_IN_STATE) }, {
-      timeoutMs: _EXCHANGE_TIMEOUT_MS,
-    });
+    const members = this.#table.state(_MAX_TOMBS_IN_STATE);
+    const r = await this.#call(conn, "pushpull", { Members: members }, _EXCHANGE_TIMEOUT_MS);
     this.#learnAll(r?.Members, true);
   }
 
