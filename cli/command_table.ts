@@ -62,6 +62,13 @@ export const COMMANDS: readonly CommandDef[] = [
         usage: "UDP multicast discovery on this IPv4 group (env CIRCUIT_DISCOVER)",
       },
       { names: ["docker"], type: "bool", usage: "enable docker elements (engine from DOCKER_HOST)" },
+      {
+        names: ["tag"],
+        type: "string",
+        value: "key=value",
+        usage: "a tag for selectors (repeatable; key [a-z0-9._-]{1,32})",
+        repeat: true,
+      },
     ],
     dials: false,
     arity: [0, 0],

@@ -27,6 +27,8 @@ export interface StartOptions {
   hmac?: string;
   discover?: string;
   docker: boolean;
+  /** `-tag KEY=VALUE` pairs, already checked (SPEC §15.1). */
+  tags?: Record<string, string>;
 }
 
 const _encoder = new TextEncoder();
@@ -89,10 +91,21 @@ export async function runServer(opts: StartOptions): Promise<number> {
   const serverId = "X" + _hex(8);
   const varDir = (opts.varDir ?? defaultVarDir(workerId, Deno.pid, Deno.env.get("TMPDIR") || "/tmp"))
     .replaceAll("%W", workerId);
+  // A start-up that fails must not leave behind a var dir it created (SPEC §15, issue 13).
+  const createdVarDir = !_exists(varDir);
+  const dropVarDir = () => {
+    if (!createdVarDir) return;
+    try {
+      Deno.removeSync(varDir, { recursive: true });
+    } catch {
+      // never created (mkdir itself failed)
+    }
+  };
   let lock: Deno.FsFile;
   try {
     lock = await lockVarDir(varDir);
   } catch (err) {
+    dropVarDir();
     return fail(message(err));
   }
   log(`Created and locked ${varDir}/.lock`);
@@ -103,6 +116,7 @@ export async function runServer(opts: StartOptions): Promise<number> {
     listener = Deno.listen({ hostname: listenAt.hostname, port: listenAt.port });
   } catch (err) {
     lock.close();
+    dropVarDir();
     const host = listenAt.hostname.includes(":") ? `[${listenAt.hostname}]` : listenAt.hostname;
     const cause = err instanceof Deno.errors.AddrInUse ? "address already in use" : _ioCause(err);
     return fail(`listen ${host}:${listenAt.port}: ${cause}`);
@@ -118,7 +132,18 @@ export async function runServer(opts: StartOptions): Promise<number> {
   opsLog.record("start", { Addr: url, ServerID: serverId });
   Deno.stdout.writeSync(_encoder.encode(url + "\n"));
 
-  const server = new CircuitServer({ listener, url, workerId, serverId, key, opsLog, lock, docker });
+  const server = new CircuitServer({
+    listener,
+    url,
+    workerId,
+    serverId,
+    key,
+    opsLog,
+    lock,
+    docker,
+    host: _hostname(),
+    tags: opts.tags,
+  });
   log(`Attaching /${serverId} as server`);
 
   let exitCode: Promise<number> | null = null;
@@ -177,6 +202,24 @@ async function _joinWithRetry(server: CircuitServer, url: string): Promise<void>
       log(`join ${url} failed: ${cause}; retrying`);
       await new Promise((r) => setTimeout(r, _JOIN_RETRY_MS));
     }
+  }
+}
+
+function _exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The OS host name; "" where the system will not say (it is only a label). */
+function _hostname(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "";
   }
 }
 

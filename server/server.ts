@@ -23,6 +23,7 @@ import { relay, RelayTable } from "./forward.ts";
 import { type LocalContext, serveLocal } from "./handlers.ts";
 import { log } from "./log.ts";
 import { Membership } from "./membership/swim.ts";
+import { encodeTags } from "./membership/table.ts";
 import { Namespace } from "./namespace.ts";
 import type { OpsLog } from "./ops_log.ts";
 import { Peers } from "./peers.ts";
@@ -50,6 +51,9 @@ export interface ServerInit {
   opsLog: OpsLog;
   lock: Deno.FsFile;
   docker?: DockerEngine;
+  /** The OS host name and `-tag` pairs this server announces (SPEC §15.1). */
+  host?: string;
+  tags?: Record<string, string>;
 }
 
 /**
@@ -90,7 +94,7 @@ export class CircuitServer {
       join: (url) => this.#membership.join(url),
       suicide: () => void this.shutdown("suicide"),
       stack: () => this.stack(),
-    });
+    }, init.host ?? "", init.tags ?? {});
     this.#ns = new Namespace(init.serverId, element, (path, kind, auto, kill) => {
       init.opsLog.record("scrub", { Path: path, Kind: kind, Auto: auto, Kill: kill });
     });
@@ -108,7 +112,7 @@ export class CircuitServer {
         this.#peers.get(id)?.close("connection lost");
         this.#publish("leave", id);
       },
-    });
+    }, { host: init.host ?? "", tags: encodeTags(init.tags ?? {}) });
     this.#local = {
       ns: this.#ns,
       log,
