@@ -63,7 +63,13 @@ const _NEGATIVE_NUMBER = /^-[0-9]+(\.[0-9]*)?$/;
 export function parseFlags(args: readonly string[], defs: readonly FlagDef[]): ParsedArgs {
   const byName = new Map<string, FlagDef>();
   for (const def of defs) for (const name of def.names) byName.set(name, def);
-  const parsed: ParsedArgs = { strings: new Map(), bools: new Set(), lists: new Map(), positionals: [], help: false };
+  const parsed: ParsedArgs = {
+    strings: new Map(),
+    bools: new Set(),
+    lists: new Map(),
+    positionals: [],
+    help: false,
+  };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "--") {
@@ -97,7 +103,9 @@ export function parseFlags(args: readonly string[], defs: readonly FlagDef[]): P
       if (value) parsed.bools.add(key);
       else parsed.bools.delete(key);
     } else {
-      if (inline === undefined && i + 1 >= args.length) throw new UsageError(`flag needs an argument: -${name}`);
+      if (inline === undefined && i + 1 >= args.length) {
+        throw new UsageError(`flag needs an argument: -${name}`);
+      }
       const value = inline ?? args[++i];
       parsed.strings.set(key, value);
       if (def.repeat) parsed.lists.set(key, [...(parsed.lists.get(key) ?? []), value]);

@@ -188,7 +188,12 @@ export async function serveLocal(
 }
 
 /** A run outlived its client (SPEC §15.2): SIGTERM its group, SIGKILL after the grace, scrub. */
-async function _endOrphan(proc: ProcElement, names: string[], path: string, ctx: LocalContext): Promise<void> {
+async function _endOrphan(
+  proc: ProcElement,
+  names: string[],
+  path: string,
+  ctx: LocalContext,
+): Promise<void> {
   ctx.log(`Ending ${path}: its client went away`);
   proc.signalGroup("SIGTERM");
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -90,11 +90,17 @@ export class CircuitServer {
     this.#init = init;
     this.url = init.url;
     this.serverId = init.serverId;
-    const element = new ServerElement(init.url, this.started, {
-      join: (url) => this.#membership.join(url),
-      suicide: () => void this.shutdown("suicide"),
-      stack: () => this.stack(),
-    }, init.host ?? "", init.tags ?? {});
+    const element = new ServerElement(
+      init.url,
+      this.started,
+      {
+        join: (url) => this.#membership.join(url),
+        suicide: () => void this.shutdown("suicide"),
+        stack: () => this.stack(),
+      },
+      init.host ?? "",
+      init.tags ?? {},
+    );
     this.#ns = new Namespace(init.serverId, element, (path, kind, auto, kill) => {
       init.opsLog.record("scrub", { Path: path, Kind: kind, Auto: auto, Kill: kill });
     });

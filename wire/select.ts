@@ -12,9 +12,6 @@ const _KEY = /^[a-z0-9._-]{1,32}$/;
 /** Values are labels, not payloads: 128 characters keeps a member's state small in gossip. */
 const _MAX_VALUE = 128;
 
-/** Printable: no control characters (so `\n` can separate tags on the wire). */
-const _PRINTABLE = /^[^\x00-\x1f\x7f]*$/;
-
 /** What a selector is matched against: one member. */
 export interface Selectable {
   id: string;
@@ -65,14 +62,25 @@ export function matches(sel: Selector, m: Selectable): boolean {
   return sel.every(([k, v]) => (k === "host" ? m.host : k === "id" ? m.id : m.tags[k]) === v);
 }
 
+/** No control characters (so `\n` can separate tags on the wire). */
+function _printable(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return false;
+  }
+  return true;
+}
+
 function _pair(text: string, what: string): [string, string] {
   const eq = text.indexOf("=");
   const k = eq < 0 ? text : text.slice(0, eq);
   const v = eq < 0 ? "" : text.slice(eq + 1);
   if (eq < 0 || !_KEY.test(k)) {
-    throw new CircuitError(`${what} ${JSON.stringify(text)} is not KEY=VALUE with a key of [a-z0-9._-]{1,32}`);
+    throw new CircuitError(
+      `${what} ${JSON.stringify(text)} is not KEY=VALUE with a key of [a-z0-9._-]{1,32}`,
+    );
   }
-  if (v.length > _MAX_VALUE || !_PRINTABLE.test(v)) {
+  if (v.length > _MAX_VALUE || !_printable(v)) {
     throw new CircuitError(`${what} ${JSON.stringify(text)}: value must be up to 128 printable characters`);
   }
   return [k, v];

@@ -51,7 +51,12 @@ export class ServerElement implements Element {
 
   /** `{"Addr": <URL>, "Joined": <start time>, "Host": <host name>, "Tags": {…}}` (SPEC §15.1). */
   peek(): { Addr: string; Joined: string; Host: string; Tags: Record<string, string> } {
-    return { Addr: this.#addr, Joined: this.#joined.toISOString(), Host: this.#host, Tags: { ...this.#tags } };
+    return {
+      Addr: this.#addr,
+      Joined: this.#joined.toISOString(),
+      Host: this.#host,
+      Tags: { ...this.#tags },
+    };
   }
 
   /** Server anchors cannot be scrubbed. */

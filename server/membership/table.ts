@@ -91,7 +91,10 @@ export class MemberTable {
   /** The update that describes this server. */
   self(): MemberUpdate {
     if (this.selfLeft) return { Id: this.selfId, Url: this.selfUrl, Inc: this.selfInc, State: "left" };
-    return _withMeta({ Id: this.selfId, Url: this.selfUrl, Inc: this.selfInc, State: "alive" }, this.selfMeta);
+    return _withMeta(
+      { Id: this.selfId, Url: this.selfUrl, Inc: this.selfInc, State: "alive" },
+      this.selfMeta,
+    );
   }
 
   /** The update that describes member `id` (in view or buried), if known. */
@@ -240,5 +243,6 @@ export function isUpdate(u: unknown): u is MemberUpdate {
   const m = u as Record<string, unknown>;
   return typeof m.Id === "string" && typeof m.Url === "string" && Number.isSafeInteger(m.Inc) &&
     (m.Inc as number) >= 0 && typeof m.State === "string" && _STATES.has(m.State) &&
-    (m.Host === undefined || typeof m.Host === "string") && (m.Tags === undefined || typeof m.Tags === "string");
+    (m.Host === undefined || typeof m.Host === "string") &&
+    (m.Tags === undefined || typeof m.Tags === "string");
 }
