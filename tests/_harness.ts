@@ -409,4 +409,9 @@ export const COMMANDS: readonly string[] = [
   "join",
   "suicide",
   "stk",
+  "run",
+  "ps",
+  "context",
+  "version",
+  "completion",
 ];
