@@ -195,7 +195,7 @@ export class MemberTable {
 /** Host and tags travel with `alive` only: every other state is about a member already known. */
 function _withMeta(u: MemberUpdate, meta: Meta): MemberUpdate {
   if (u.State !== "alive") return u;
-  u.Host = meta.host;
+  if (meta.host !== "") u.Host = meta.host;
   if (meta.tags !== "") u.Tags = meta.tags;
   return u;
 }
