@@ -362,7 +362,7 @@ export const COMMANDS: readonly CommandDef[] = [
         names: ["env"],
         type: "string",
         value: "K=V",
-        usage: "environment entry (repeatable; default: the server's)",
+        usage: "add K=V to the server's environment (repeatable)",
         repeat: true,
       },
       { names: ["dir"], type: "string", value: "dir", usage: "working directory" },

@@ -21,7 +21,7 @@ import { listServers } from "./servers.ts";
 export interface RunOptions {
   /** Selector of the target servers (SPEC §15.1); absent: the dialed server. */
   select?: string;
-  /** `K=V` entries; absent: the server's environment. */
+  /** `K=V` entries added to the server's environment (as `env K=V prog` does). */
   env?: string[];
   /** Working directory; absent: the server's. */
   dir?: string;
@@ -86,8 +86,8 @@ export async function runOn(
   if (servers.length === 0) throw new CircuitError(`no server matches ${opts.select}`);
   // Several targets cannot share one input: their stdin is closed (SPEC §15.2).
   const stdin = servers.length === 1 ? opts.stdin : undefined;
-  const [path, ...args] = _resolve(cmd);
-  const arg = { Path: path, Args: args, Env: opts.env ?? null, Dir: opts.dir ?? "", Scrub: false };
+  const [path, ...args] = _resolve(cmd, opts.env ?? []);
+  const arg = { Path: path, Args: args, Env: null, Dir: opts.dir ?? "", Scrub: false };
   const targets = await Promise.all(servers.map(async (s) => {
     const anchor = `${s.anchor}/run/${_id()}`;
     const info = await conn.call("mk", { Path: anchor, Kind: "proc", Arg: arg, Tie: !opts.detach }, {
@@ -154,10 +154,14 @@ function _exit(raw: unknown): RunExit {
 
 /**
  * A bare program name is looked up in the target's PATH through `/usr/bin/env`, as ssh does
- * through the login shell; the element itself never searches PATH (SPEC §7.2).
+ * through the login shell (the element itself never searches PATH, SPEC §7.2); `env` also adds
+ * the `K=V` entries to the server's environment instead of replacing it.
  */
-function _resolve(cmd: readonly string[]): string[] {
-  return cmd[0].includes("/") ? [...cmd] : ["/usr/bin/env", ...cmd];
+function _resolve(cmd: readonly string[], env: readonly string[]): string[] {
+  for (const e of env) if (!/^[^=]+=/.test(e)) throw new CircuitError(`-env ${JSON.stringify(e)} is not K=V`);
+  if (env.length === 0 && cmd[0].includes("/")) return [...cmd];
+  // `--`-less: env reads every leading K=V as a variable, so a program named "a=b" needs a path.
+  return ["/usr/bin/env", ...env, ...cmd];
 }
 
 function _id(): string {

@@ -82,6 +82,19 @@ Deno.test("run passes output, stdin and exit codes through, and scrubs after rea
       const r = await c.run(["--", "printf", "%s", "x"]);
       assert.deepEqual(r, { code: 0, stdout: "x", stderr: "" });
     });
+    await t.step("-env adds to the server's environment, -dir sets the working directory", async () => {
+      const r = await c.run([
+        "-env",
+        "GREETING=hi there",
+        "-dir",
+        "/tmp",
+        "--",
+        "/bin/sh",
+        "-c",
+        'echo "$GREETING $(pwd) ${PATH:+path}"',
+      ]);
+      assert.deepEqual(r, { code: 0, stdout: "hi there /tmp path\n", stderr: "" });
+    });
     await t.step("10 MB of output, byte-exact", async () => {
       const r = await circuit([
         "run",
