@@ -194,6 +194,9 @@ async function _endOrphan(
   path: string,
   ctx: LocalContext,
 ): Promise<void> {
+  // The normal end: the client read it to the end and scrubbed it. Its group ID may be reused
+  // by now, so it gets no signal.
+  if (!proc.running && ctx.ns.elementAt(names)?.element !== proc) return;
   ctx.log(`Ending ${path}: its client went away`);
   proc.signalGroup("SIGTERM");
   let timer: ReturnType<typeof setTimeout> | undefined;
