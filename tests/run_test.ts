@@ -347,6 +347,35 @@ Deno.test("tags: peek shows Host and Tags, every member sees a joiner's tags wit
         assert.equal(exit.code, 5);
       }
     });
+    await t.step(
+      "client.run: aborting the signal kills the program group; stdin feeds one target",
+      async () => {
+        await using client = await dial(a.url);
+        const ctl = new AbortController();
+        const [r] = await client.run(["/bin/sleep", "77708"], { signal: ctl.signal });
+        await eventually("the sleep runs", 5_000, () => sleepers("77708").length === 1);
+        ctl.abort();
+        const [, , exit] = await Promise.all([r.stdout.cancel(), r.stderr.cancel(), r.done]);
+        assert.equal(exit.signal, "SIGKILL");
+        const [cat] = await client.run(["/bin/cat"], {
+          stdin: ReadableStream.from([new TextEncoder().encode("fed")]),
+        });
+        const [out] = await Promise.all([new Response(cat.stdout).text(), cat.stderr.cancel(), cat.done]);
+        assert.equal(out, "fed");
+      },
+    );
+    await t.step("a start-up that fails to listen leaves no var dir", async () => {
+      const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      try {
+        const port = (busy.addr as Deno.NetAddr).port;
+        const r = await circuit(["start", "-a", `127.0.0.1:${port}`, "-var", `${c.dir}/busy`]);
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /address already in use/);
+        assert.throws(() => Deno.statSync(`${c.dir}/busy`));
+      } finally {
+        busy.close();
+      }
+    });
     await t.step("a bad -tag is one error line and no var dir is left", async () => {
       const r = await circuit(["start", "-a", "127.0.0.1:0", "-var", `${c.dir}/badtag`, "-tag", "Role=x"]);
       assert.equal(r.code, 1);
