@@ -16,8 +16,8 @@ function _flags(name: string): string[] {
   return all.flatMap((f) => f.names.map((n) => "-" + n));
 }
 
-/** Anchor paths below what is typed: `ls` of its parent, `/X…/` appended for the next level. */
-const _LS = `circuit ls "\${cur%/*}/*" 2>/dev/null`;
+/** Anchor paths: the children of the typed path's parent (`/` for a server ID being typed). */
+const _LS = `p=\${cur%/*}; circuit ls "\${p:-/}" 2>/dev/null`;
 
 function _bash(): string {
   const cases = COMMANDS.map((c) => `    ${_quote(c.name)}) flags="${_flags(c.name).join(" ")}" ;;`).join(
@@ -35,7 +35,7 @@ ${cases}
   esac
   case "$cur" in
     -*) COMPREPLY=($(compgen -W "$flags" -- "$cur")) ;;
-    /*) COMPREPLY=($(${_LS})) ;;
+    /*) COMPREPLY=($(compgen -W "$(${_LS})" -- "$cur")) ;;
   esac
 }
 complete -o default -F _circuit circuit
@@ -60,7 +60,7 @@ ${cases}
   esac
   case "$cur" in
     -*) compadd -- $flags ;;
-    /*) compadd -- \${(f)"$(${_LS})"} ;;
+    /*) local p; compadd -- \${(f)"$(${_LS})"} ;;
     *) _files ;;
   esac
 }
@@ -83,7 +83,8 @@ function _fish(): string {
       );
     }),
     `complete -c circuit -n 'not __fish_use_subcommand' -a '(set -l t (commandline -ct); ` +
-    `string match -q "/*" -- $t; and circuit ls (string replace -r "/[^/]*\\$" "" -- $t)"/*" 2>/dev/null)'`,
+    `string match -q "/*" -- $t; and set -l p (string replace -r "/[^/]*\\$" "" -- $t); ` +
+    `test -n "$p"; or set p /; circuit ls $p 2>/dev/null)'`,
   ];
   return lines.join("\n") + "\n";
 }

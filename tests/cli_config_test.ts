@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { dial } from "../mod.ts";
-import { circuit, TestServer } from "./_harness.ts";
+import { circuit, CLI, PERMISSIONS, QUIET_ENV, TestServer } from "./_harness.ts";
 
 async function withServer(fn: (s: TestServer, dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "circuit-config-" });
@@ -148,6 +148,34 @@ for (const shell of ["bash", "zsh", "fish"]) {
     assert.equal(checked.code, 0, checked.stderr);
   });
 }
+
+Deno.test("the bash completion completes commands, flags and anchor paths from a live server", async () => {
+  await withServer(async (s, dir) => {
+    const script = (await circuit(["completion", "bash"])).stdout;
+    Deno.writeTextFileSync(`${dir}/c.bash`, script);
+    // `circuit` on PATH, as an installed binary would be.
+    Deno.mkdirSync(`${dir}/bin`);
+    const perms = PERMISSIONS.join(" ");
+    Deno.writeTextFileSync(`${dir}/bin/circuit`, `#!/bin/sh\nexec deno run ${perms} ${CLI} "$@"\n`, {
+      mode: 0o755,
+    });
+    const complete = async (...words: string[]) => {
+      const out = await new Deno.Command("bash", {
+        args: [
+          "-c",
+          `source ${dir}/c.bash; COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); ` +
+          `COMP_CWORD=${words.length - 1}; _circuit; echo "\${COMPREPLY[@]}"`,
+        ],
+        env: { PATH: `${dir}/bin:${Deno.env.get("PATH")}`, CIRCUIT_URL: s.url, ...QUIET_ENV },
+        stdout: "piped",
+      }).output();
+      return new TextDecoder().decode(out.stdout).trim();
+    };
+    assert.equal(await complete("circuit", "ver"), "version");
+    assert.equal(await complete("circuit", "run", "-deta"), "-detach");
+    assert.equal(await complete("circuit", "ls", "/X"), s.serverAnchor);
+  });
+});
 
 Deno.test("completion with an unknown shell is a usage error", async () => {
   const r = await circuit(["completion", "tcsh"]);
