@@ -88,13 +88,19 @@ export async function runOn(
   const stdin = servers.length === 1 ? opts.stdin : undefined;
   const [path, ...args] = _resolve(cmd, opts.env ?? []);
   const arg = { Path: path, Args: args, Env: null, Dir: opts.dir ?? "", Scrub: false };
-  const targets = await Promise.all(servers.map(async (s) => {
+  const started = await Promise.allSettled(servers.map(async (s) => {
     const anchor = `${s.anchor}/run/${_id()}`;
     const info = await conn.call("mk", { Path: anchor, Kind: "proc", Arg: arg, Tie: !opts.detach }, {
       timeoutMs: CALL_TIMEOUT_MS,
-    });
+    }).catch((err) => Promise.reject({ anchor, err }));
     return _target(conn, anchor, s.host, info.Eid, { ...opts, stdin });
   }));
+  // One target: its failure is the run's. Several: a server that could not start it is one
+  // failed target among the others (its `done` says why), as pssh reports a host it cannot reach.
+  if (started.length === 1 && started[0].status === "rejected") throw started[0].reason.err;
+  const targets = started.map((r, i) =>
+    r.status === "fulfilled" ? r.value : _unstarted(r.reason.anchor, servers[i].host, r.reason.err)
+  );
   opts.signal?.addEventListener("abort", () => {
     for (const t of targets) t.signal("KILL").catch(() => {});
   }, { once: true });
@@ -129,6 +135,19 @@ function _target(conn: Connection, anchor: string, host: string, eid: number, op
         },
       );
     },
+  };
+}
+
+function _unstarted(anchor: string, host: string, err: unknown): RunTarget {
+  const body = `not started: ${err instanceof Error ? err.message : String(err)}`;
+  const empty = () => ReadableStream.from<Uint8Array>([]);
+  return {
+    anchor,
+    host,
+    stdout: empty(),
+    stderr: empty(),
+    done: Promise.resolve({ code: null, signal: null, body }),
+    signal: () => Promise.resolve(),
   };
 }
 

@@ -158,6 +158,22 @@ Deno.test("run by selector prefixes lines by host and summarizes failures", asyn
       assert.equal(r.code, 1);
       assert.equal(r.stderr.split("\n").filter((l) => l.endsWith("exit status 3")).length, 2, r.stderr);
     });
+    await t.step("a hung server is one failed host; the others run", async () => {
+      cc.kill("SIGSTOP");
+      try {
+        const r = await c.run(["-on", "dc=ams", "--", "/bin/echo", "up"]);
+        assert.equal(r.code, 1);
+        assert.equal(r.stdout, `${HOST}/${a.serverAnchor.slice(1)}: up\n`);
+        assert.match(
+          r.stderr,
+          new RegExp(
+            `^${HOST}/${cc.serverAnchor.slice(1)} \\(${cc.serverAnchor}/run/[0-9a-f]+\\): not started: `,
+          ),
+        );
+      } finally {
+        cc.kill("SIGCONT");
+      }
+    });
     await t.step("a selector nobody matches is one error line", async () => {
       const r = await c.run(["-on", "role=none", "--", "/bin/true"]);
       assert.equal(r.code, 1);
