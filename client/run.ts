@@ -66,8 +66,11 @@ export interface RunTarget {
   anchor: string;
   /** The host name of the server it runs on. */
   host: string;
+  /** The program's standard output, from its start. */
   stdout: ReadableStream<Uint8Array>;
+  /** The program's standard error, from its start. */
   stderr: ReadableStream<Uint8Array>;
+  /** Its exit, once it has exited and both streams were read or cancelled (then it is scrubbed). */
   done: Promise<RunExit>;
   /** Signals the program's whole process group (`"INT"`, `"KILL"`, …); no-op once it has exited. */
   signal(name: string): Promise<void>;
