@@ -38,4 +38,6 @@ export {
   Server,
   Subscription,
 } from "./client/handles.ts";
+export type { RunExit, RunOptions, RunTarget } from "./client/run.ts";
+export type { ServerInfo } from "./client/servers.ts";
 export { CircuitError, ConnectionError } from "./wire/errors.ts";

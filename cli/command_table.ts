@@ -7,6 +7,7 @@
  */
 import type { CommandDef } from "./command_types.ts";
 import type { FlagDef } from "./flags.ts";
+import { OPERATOR_COMMANDS } from "./command_table_operator.ts";
 
 /** The flags every dialing command accepts (SPEC §4.3). */
 export const CLIENT_FLAGS: readonly FlagDef[] = [
@@ -22,6 +23,12 @@ export const CLIENT_FLAGS: readonly FlagDef[] = [
     type: "string",
     value: "file",
     usage: "key file; must match the cluster's key (env CIRCUIT_HMAC)",
+  },
+  {
+    names: ["context"],
+    type: "string",
+    value: "name",
+    usage: "a context of ~/.config/circuit/config.json (env CIRCUIT_CONTEXT)",
   },
 ];
 
@@ -67,6 +74,13 @@ export const COMMANDS: readonly CommandDef[] = [
         type: "string",
         value: "host:port",
         usage: "serve Prometheus metrics at http://host:port/metrics (unauthenticated, read-only)",
+      },
+      {
+        names: ["tag"],
+        type: "string",
+        value: "key=value",
+        usage: "a tag for selectors (repeatable; key [a-z0-9._-]{1,32})",
+        repeat: true,
       },
     ],
     dials: false,
@@ -339,6 +353,7 @@ export const COMMANDS: readonly CommandDef[] = [
     arity: [1, 1],
     usage: "stk needs one anchor argument",
   },
+  ...OPERATOR_COMMANDS,
 ];
 
 /**

@@ -11,6 +11,7 @@ import { CircuitError } from "../wire/errors.ts";
 import { parseCircuitUrl } from "../wire/url.ts";
 import type { ParsedArgs } from "./flags.ts";
 import { causeText, ContextError, errorReport, printError } from "./fail.ts";
+import { chooseContext } from "./context.ts";
 
 /**
  * Reads the key named by `-hmac`, else by `CIRCUIT_HMAC`; a flag given empty means no key even
@@ -48,8 +49,8 @@ export async function readKey(flag: string | undefined): Promise<Uint8Array | un
  * console.log(conn.serverId);
  * ```
  */
-export async function dialServer(parsed: ParsedArgs): Promise<Connection> {
-  const key = await readKey(parsed.strings.get("hmac"));
+export async function dialServer(parsed: ParsedArgs, knownKey?: Uint8Array): Promise<Connection> {
+  const key = knownKey ?? await readKey(parsed.strings.get("hmac"));
   const dial = parsed.strings.get("dial") ?? "";
   if (dial !== "") return await _dialUrl(dial, key);
   const addr = parsed.strings.get("discover") ?? Deno.env.get("CIRCUIT_DISCOVER") ?? "";
@@ -65,14 +66,26 @@ export async function dialServer(parsed: ParsedArgs): Promise<Connection> {
     return await _dialUrl(url, key);
   }
   const file = Deno.env.get("CIRCUIT") ?? "";
-  if (file === "") throw new CircuitError("no dial or discovery addresses available; use -dial or -discover");
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (err) {
-    throw new CircuitError(`circuit environment file ${file} is not readable: ${causeText(err)}`);
+  if (file !== "") {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(file);
+    } catch (err) {
+      throw new CircuitError(`circuit environment file ${file} is not readable: ${causeText(err)}`);
+    }
+    return await _dialUrl(text.trim(), key);
   }
-  return await _dialUrl(text.trim(), key);
+  // SPEC §15.4: a URL in CIRCUIT_URL, then the chosen context of the config file.
+  const envUrl = Deno.env.get("CIRCUIT_URL") ?? "";
+  if (envUrl !== "") return await _dialUrl(envUrl, key);
+  const ctx = chooseContext(parsed.strings.get("context"));
+  if (ctx?.url || ctx?.discover) {
+    // The context's key only when neither -hmac nor CIRCUIT_HMAC named one.
+    const ctxKey = key ?? (ctx.hmac ? await readKey(ctx.hmac) : undefined);
+    if (ctx.url) return await _dialUrl(ctx.url, ctxKey);
+    return await dialServer({ ...parsed, strings: new Map([["discover", ctx.discover!]]) }, ctxKey);
+  }
+  throw new CircuitError("no dial or discovery addresses available; use -dial or -discover");
 }
 
 async function _dialUrl(url: string, key: Uint8Array | undefined): Promise<Connection> {

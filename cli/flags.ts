@@ -17,6 +17,8 @@ export interface FlagDef {
   value?: string;
   /** One-line description for help. */
   usage: string;
+  /** A string flag that may be given many times (`-tag a=1 -tag b=2`): every value is kept in `lists`. */
+  repeat?: boolean;
 }
 
 /** The result of {@link parseFlags}. */
@@ -25,6 +27,8 @@ export interface ParsedArgs {
   strings: Map<string, string>;
   /** Boolean flags that are set, by first name. */
   bools: Set<string>;
+  /** Every value of repeatable string flags, in order, by first name. */
+  lists: Map<string, string[]>;
   /** Arguments that are not flags, in order. */
   positionals: string[];
   /** `-h`, `-help` or `--help` was given: the caller prints help instead of running. */
@@ -59,7 +63,13 @@ const _NEGATIVE_NUMBER = /^-[0-9]+(\.[0-9]*)?$/;
 export function parseFlags(args: readonly string[], defs: readonly FlagDef[]): ParsedArgs {
   const byName = new Map<string, FlagDef>();
   for (const def of defs) for (const name of def.names) byName.set(name, def);
-  const parsed: ParsedArgs = { strings: new Map(), bools: new Set(), positionals: [], help: false };
+  const parsed: ParsedArgs = {
+    strings: new Map(),
+    bools: new Set(),
+    lists: new Map(),
+    positionals: [],
+    help: false,
+  };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "--") {
@@ -92,12 +102,13 @@ export function parseFlags(args: readonly string[], defs: readonly FlagDef[]): P
       }
       if (value) parsed.bools.add(key);
       else parsed.bools.delete(key);
-    } else if (inline !== undefined) {
-      parsed.strings.set(key, inline);
-    } else if (i + 1 < args.length) {
-      parsed.strings.set(key, args[++i]);
     } else {
-      throw new UsageError(`flag needs an argument: -${name}`);
+      if (inline === undefined && i + 1 >= args.length) {
+        throw new UsageError(`flag needs an argument: -${name}`);
+      }
+      const value = inline ?? args[++i];
+      parsed.strings.set(key, value);
+      if (def.repeat) parsed.lists.set(key, [...(parsed.lists.get(key) ?? []), value]);
     }
   }
   return parsed;

@@ -17,6 +17,11 @@ import * as lsCommand from "./ls.ts";
 import * as procCommands from "./proc.ts";
 import * as serverCommands from "./server.ts";
 import * as startCommand from "./start.ts";
+import * as completionCommand from "./completion.ts";
+import * as contextCommand from "./context.ts";
+import * as psCommand from "./ps.ts";
+import * as runCommand from "./run.ts";
+import * as versionCommand from "./version.ts";
 
 /** The implementation of each command, by name. */
 export const IMPLEMENTATIONS: Readonly<Record<string, CommandFn>> = {
@@ -46,4 +51,10 @@ export const IMPLEMENTATIONS: Readonly<Record<string, CommandFn>> = {
   "join": serverCommands.join,
   "suicide": serverCommands.suicide,
   "stk": serverCommands.stk,
+  // operator ergonomics (SPEC §15)
+  "run": runCommand.run,
+  "ps": psCommand.ps,
+  "context": contextCommand.context,
+  "version": versionCommand.version,
+  "completion": completionCommand.completion,
 };

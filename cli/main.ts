@@ -10,6 +10,28 @@ import { errorReport, printError, UsageError } from "./fail.ts";
 import { parseFlags } from "./flags.ts";
 import { commandHelp, commandList } from "./help.ts";
 import { writeStdout } from "./io.ts";
+import { versionLine } from "./version.ts";
+
+/** `circuit --version` is `circuit version` (SPEC §15.4). */
+const _TOP_VERSION = new Set(["-version", "--version"]);
+
+/**
+ * Common client flags may stand before the command (SPEC §15.4): `circuit -d URL ls /` is
+ * `circuit ls -d URL /`. Leading client flags (and their values) move behind the command name;
+ * anything else is left for the usual error.
+ */
+function _commandFirst(args: readonly string[]): readonly string[] {
+  let i = 0;
+  while (i < args.length && args[i].startsWith("-") && args[i] !== "--") {
+    const body = args[i].replace(/^--?/, "");
+    const eq = body.indexOf("=");
+    const def = CLIENT_FLAGS.find((f) => f.names.includes(eq < 0 ? body : body.slice(0, eq)));
+    if (!def) break;
+    i += def.type === "string" && eq < 0 ? 2 : 1;
+  }
+  if (i === 0 || i >= args.length) return args;
+  return [args[i], ...args.slice(0, i), ...args.slice(i + 1)];
+}
 
 /** What `circuit` alone, and these first arguments, mean: print the command list. */
 const _TOP_HELP = new Set(["-h", "-help", "--help"]);
@@ -24,7 +46,8 @@ const _TOP_HELP = new Set(["-h", "-help", "--help"]);
  * Deno.exit(await runCli(["ls", "-d", "circuit://127.0.0.1:4000/812/Q0de74570a61e9688", "/"]));
  * ```
  */
-export async function runCli(args: readonly string[]): Promise<number> {
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const args = _commandFirst(argv);
   const name = args[0] ?? "help";
   // A promise rejected outside the command's await chain would otherwise crash with a stack trace.
   const onRejection = (e: PromiseRejectionEvent) => {
@@ -37,6 +60,10 @@ export async function runCli(args: readonly string[]): Promise<number> {
   try {
     if (_TOP_HELP.has(name)) {
       await writeStdout(commandList());
+      return 0;
+    }
+    if (_TOP_VERSION.has(name)) {
+      await writeStdout(versionLine());
       return 0;
     }
     const def = findCommand(name);

@@ -5,6 +5,7 @@
  */
 import type { Invocation } from "./command_types.ts";
 import { UsageError } from "./fail.ts";
+import { parseTags } from "../wire/select.ts";
 
 /**
  * Runs a server until it stops; resolves with its exit code. `-a` and `-if` together are a usage
@@ -19,7 +20,8 @@ import { UsageError } from "./fail.ts";
  * ```
  */
 export async function start(inv: Invocation): Promise<number> {
-  const { strings, bools } = inv.parsed;
+  const { strings, bools, lists } = inv.parsed;
+  const tags = parseTags(lists.get("tag") ?? []);
   const addr = strings.get("addr");
   const iface = strings.get("if");
   // `-a ""` is how the original's scripts asked for `-if`, so only a real address conflicts.
@@ -39,6 +41,7 @@ export async function start(inv: Invocation): Promise<number> {
     docker: bools.has("docker"),
     // Given empty, like -hmac "", it is off.
     metrics: strings.get("metrics") || undefined,
+    tags,
   });
 }
 

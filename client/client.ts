@@ -21,6 +21,8 @@ import {
 import type { HandleInfo } from "../wire/ops.ts";
 import { checkAnchorName, parseAnchorPath } from "../wire/path.ts";
 import { CALL_TIMEOUT_MS, SLOW_CALL_TIMEOUT_MS } from "../wire/timeouts.ts";
+import { runOn, type RunOptions, type RunTarget } from "./run.ts";
+import { listServers, type ServerInfo } from "./servers.ts";
 
 /**
  * A cluster key: raw bytes, or the base64 text of a key file (`circuit keygen`).
@@ -298,6 +300,35 @@ export class Client implements AsyncDisposable {
   }
 
   /**
+   * The members of the view with host names and tags; `select` (SPEC §15.1: `role=web,dc=ams`,
+   * `host=NAME`, `id=X…`, `all`) keeps those that match.
+   *
+   * @example
+   * ```ts ignore
+   * for (const s of await client.servers({ select: "role=web" })) console.log(s.host, s.tags);
+   * ```
+   */
+  servers(opts: { select?: string } = {}): Promise<ServerInfo[]> {
+    return listServers(this.#conn, opts.select);
+  }
+
+  /**
+   * Runs a program on the dialed server, or on every server `select` matches (SPEC §15.2).
+   * The runs end when this client goes away (unless `detach`); read or cancel each target's
+   * `stdout` and `stderr`, then `done` gives its exit.
+   *
+   * @example
+   * ```ts ignore
+   * const [r] = await client.run(["/bin/sh", "-c", "echo hi; exit 3"]);
+   * const [out, , exit] = await Promise.all([new Response(r.stdout).text(), r.stderr.cancel(), r.done]);
+   * console.log(out, exit.code); // "hi\n" 3
+   * ```
+   */
+  run(cmd: readonly string[], opts: RunOptions = {}): Promise<RunTarget[]> {
+    return runOn(this.#conn, cmd, opts);
+  }
+
+  /**
    * Closes the connection: pending operations are cancelled and handles released.
    *
    * @example
@@ -326,7 +357,8 @@ export class Client implements AsyncDisposable {
 }
 
 /**
- * Connects to the server at a circuit URL.
+ * Connects to the server at a circuit URL; without one, to the URL in `CIRCUIT_URL`, else in
+ * the file named by `CIRCUIT` (reading them needs `--allow-env`, and `--allow-read` for the file).
  *
  * @example
  * ```ts ignore
@@ -335,8 +367,21 @@ export class Client implements AsyncDisposable {
  * await client.close();
  * ```
  */
-export async function dial(url: string, opts: DialOptions = {}): Promise<Client> {
-  return new Client(await connect(url, { key: _keyBytes(opts.key) }));
+export async function dial(url?: string, opts: DialOptions = {}): Promise<Client> {
+  return new Client(await connect(url ?? await _urlFromEnv(), { key: _keyBytes(opts.key) }));
+}
+
+/** `dial()` without a URL (SPEC §15.4): `CIRCUIT_URL`, then the file named by `CIRCUIT`. */
+async function _urlFromEnv(): Promise<string> {
+  const url = Deno.env.get("CIRCUIT_URL") ?? "";
+  if (url !== "") return url;
+  const file = Deno.env.get("CIRCUIT") ?? "";
+  if (file === "") throw new CircuitError("no URL given and neither CIRCUIT_URL nor CIRCUIT is set");
+  try {
+    return (await Deno.readTextFile(file)).trim();
+  } catch (err) {
+    throw new CircuitError(`circuit environment file ${file} is not readable: ${(err as Error).message}`);
+  }
 }
 
 /**

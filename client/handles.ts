@@ -31,7 +31,7 @@ export class Server extends _Handle {
   readonly kind = "server" as const;
 
   /**
-   * The server's URL and start time.
+   * The server's URL, start time, OS host name and tags (SPEC §15.1).
    *
    * @example
    * ```ts ignore
@@ -39,12 +39,14 @@ export class Server extends _Handle {
    * console.log((await server.peek()).addr);
    * ```
    */
-  async peek(): Promise<{ addr: string; joined: Date }> {
+  async peek(): Promise<{ addr: string; joined: Date; host: string; tags: Record<string, string> }> {
     const r = await this._conn.call("peek", this._target, { timeoutMs: CALL_TIMEOUT_MS }) as {
       Addr: string;
       Joined: string;
+      Host?: string;
+      Tags?: Record<string, string>;
     };
-    return { addr: r.Addr, joined: new Date(r.Joined) };
+    return { addr: r.Addr, joined: new Date(r.Joined), host: r.Host ?? "", tags: r.Tags ?? {} };
   }
 
   /**

@@ -13,6 +13,13 @@
  */
 import { dial } from "@circuit/client";
 
+// Bad input (an unknown server ID, an unreachable URL, a wrong key) is one line, not a stack trace.
+globalThis.addEventListener("unhandledrejection", (e) => {
+  e.preventDefault();
+  console.error(`shell_job: ${e.reason instanceof Error ? e.reason.message : e.reason}`);
+  Deno.exit(1);
+});
+
 const args = [...Deno.args];
 const url = args[0]?.startsWith("circuit://") ? args.shift()! : Deno.env.get("CIRCUIT_URL");
 const [host, script] = args;

@@ -13,6 +13,13 @@
  */
 import { dial, type Proc } from "@circuit/client";
 
+// Bad input (an unknown server ID, an unreachable URL, a wrong key) is one line, not a stack trace.
+globalThis.addEventListener("unhandledrejection", (e) => {
+  e.preventDefault();
+  console.error(`wait_first_all: ${e.reason instanceof Error ? e.reason.message : e.reason}`);
+  Deno.exit(1);
+});
+
 const url = Deno.args[0] ?? Deno.env.get("CIRCUIT_URL");
 if (!url) {
   console.error("usage: wait_first_all.ts [<circuit url>]   (or set CIRCUIT_URL)");

@@ -16,6 +16,13 @@
  */
 import { type Chan, CircuitError, dial } from "@circuit/client";
 
+// Bad input (an unknown server ID, an unreachable URL, a wrong key) is one line, not a stack trace.
+globalThis.addEventListener("unhandledrejection", (e) => {
+  e.preventDefault();
+  console.error(`watchbot: ${e.reason instanceof Error ? e.reason.message : e.reason}`);
+  Deno.exit(1);
+});
+
 const args = [...Deno.args];
 const url = args[0]?.startsWith("circuit://") ? args.shift()! : Deno.env.get("CIRCUIT_URL");
 const restarts = args[0] === "--restarts" ? Number(args[1]) : args.length === 0 ? 3 : NaN;

@@ -13,6 +13,9 @@ command -v curl >/dev/null || need+=(curl)
 command -v fuser >/dev/null || need+=(psmisc)
 # promtool and prometheus check the -metrics endpoint (tests/metrics_test.ts).
 command -v promtool >/dev/null || need+=(prometheus)
+# The completion scripts are checked by each shell's parser (tests/cli_config_test.ts).
+command -v zsh >/dev/null || need+=(zsh)
+command -v fish >/dev/null || need+=(fish)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     export DEBIAN_FRONTEND=noninteractive

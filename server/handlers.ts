@@ -15,6 +15,10 @@ import { ServerElement } from "./elements/server.ts";
 import type { AckedSource, ByteSink } from "../wire/streams.ts";
 import type { Namespace } from "./namespace.ts";
 import { parseSignal } from "./signals.ts";
+import { psRows } from "./ps.ts";
+
+/** A run whose client went away gets this long after SIGTERM before SIGKILL (SPEC §15.2). */
+const _ORPHAN_GRACE_MS = 5_000;
 
 /** What the local operations need from the rest of the daemon. */
 export interface LocalContext {
@@ -136,9 +140,15 @@ export async function serveLocal(
       if (!_isStreaming(e)) throw new CircuitError("anchor is not a process or a docker container");
       return call.reply(await e.wait(call.signal));
     }
+    case "ps":
+      return call.reply(await psRows(ctx.ns, names));
     case "signal": {
       const e = streaming();
-      await e.signal(String(args.Signal));
+      // A run signals the whole group (SPEC §15.2): a shell's children must hear Ctrl-C too.
+      if (args.Group === true && e instanceof ProcElement) {
+        if (!e.running) throw new CircuitError("process already finished");
+        e.signalGroup(parseSignal(String(args.Signal)));
+      } else await e.signal(String(args.Signal));
       ctx.record("signal", { Path: path, Signal: parseSignal(String(args.Signal)) });
       return call.reply(null);
     }
@@ -175,6 +185,26 @@ export async function serveLocal(
   }
 }
 
+/** A run outlived its client (SPEC §15.2): SIGTERM its group, SIGKILL after the grace, scrub. */
+async function _endOrphan(
+  proc: ProcElement,
+  names: string[],
+  path: string,
+  ctx: LocalContext,
+): Promise<void> {
+  // The normal end: the client read it to the end and scrubbed it. Its group ID may be reused
+  // by now, so it gets no signal.
+  if (!proc.running && ctx.ns.elementAt(names)?.element !== proc) return;
+  ctx.log(`Ending ${path}: its client went away`);
+  proc.signalGroup("SIGTERM");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([proc.closed, new Promise((r) => (timer = setTimeout(r, _ORPHAN_GRACE_MS)))]);
+  clearTimeout(timer);
+  proc.signalGroup("SIGKILL");
+  // The client may have scrubbed it already; never scrub another element at the same anchor.
+  if (ctx.ns.elementAt(names)?.element === proc) await ctx.ns.scrub(names, false);
+}
+
 function _handleInfo(eid: number, e: Element): HandleInfo {
   const info: HandleInfo = { Eid: eid, Kind: e.kind };
   if (e instanceof ChanElement) info.Cap = e.cap;
@@ -197,6 +227,9 @@ async function _make(
     const shown = kind === "dns" ? String((element as { address?: string }).address ?? text) : text;
     ctx.log(`Making ${kind} at ${path}, using ${shown}`);
     ctx.record("make", { Path: path, Kind: kind, Arg: shown });
+    if (args.Tie === true && element instanceof ProcElement) {
+      ctx.ns.tie(eid, holder, () => _endOrphan(element, names, path, ctx));
+    }
   });
   const info = _handleInfo(eid, element);
   if (element instanceof ProcElement) {

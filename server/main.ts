@@ -30,6 +30,8 @@ export interface StartOptions {
   docker: boolean;
   /** `-metrics host:port`: serve Prometheus metrics there (SPEC §13.4). */
   metrics?: string;
+  /** `-tag KEY=VALUE` pairs, already checked (SPEC §15.1). */
+  tags?: Record<string, string>;
 }
 
 const _encoder = new TextEncoder();
@@ -94,10 +96,21 @@ export async function runServer(opts: StartOptions): Promise<number> {
   const serverId = "X" + _hex(8);
   const varDir = (opts.varDir ?? defaultVarDir(workerId, Deno.pid, Deno.env.get("TMPDIR") || "/tmp"))
     .replaceAll("%W", workerId);
+  // A start-up that fails must not leave behind a var dir it created (SPEC §15, issue 13).
+  const createdVarDir = !_exists(varDir);
+  const dropVarDir = () => {
+    if (!createdVarDir) return;
+    try {
+      Deno.removeSync(varDir, { recursive: true });
+    } catch {
+      // never created (mkdir itself failed)
+    }
+  };
   let lock: Deno.FsFile;
   try {
     lock = await lockVarDir(varDir);
   } catch (err) {
+    dropVarDir();
     return fail(message(err));
   }
   log(`Created and locked ${varDir}/.lock`);
@@ -108,6 +121,7 @@ export async function runServer(opts: StartOptions): Promise<number> {
     listener = Deno.listen({ hostname: listenAt.hostname, port: listenAt.port });
   } catch (err) {
     lock.close();
+    dropVarDir();
     const host = listenAt.hostname.includes(":") ? `[${listenAt.hostname}]` : listenAt.hostname;
     const cause = err instanceof Deno.errors.AddrInUse ? "address already in use" : _ioCause(err);
     return fail(`listen ${host}:${listenAt.port}: ${cause}`);
@@ -146,6 +160,8 @@ export async function runServer(opts: StartOptions): Promise<number> {
     lock,
     docker,
     metrics: metrics !== undefined,
+    host: _hostname(),
+    tags: opts.tags,
   });
   metricsText = () => server.metricsText();
   log(`Attaching /${serverId} as server`);
@@ -215,6 +231,24 @@ async function _joinWithRetry(server: CircuitServer, url: string): Promise<void>
 
 function _hostPort(host: string, port: number): string {
   return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+function _exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The OS host name; "" where the system will not say (it is only a label). */
+function _hostname(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "";
+  }
 }
 
 function _checkDiscoveryAddress(text: string): void {

@@ -22,6 +22,8 @@ interface _Record {
   path: string;
   anchor: _Anchor | null;
   holders: Set<string>;
+  /** A run's tie (SPEC §15.2): called once when this holder is released. */
+  tie?: { holder: string; lost: () => void };
 }
 
 /** Called when an element is detached: `auto` for scrub-on-exit. */
@@ -175,9 +177,23 @@ export class Namespace {
     this.#records.get(eid)?.holders.add(holder);
   }
 
+  /**
+   * Ties the element to `holder` (a run's client): once that holder is released (its
+   * connection, or the forwarding server's, went away) `lost` is called, once.
+   */
+  tie(eid: number, holder: string, lost: () => void): void {
+    const rec = this.#records.get(eid);
+    if (rec) rec.tie = { holder, lost };
+  }
+
   /** Releases every handle of holders for which `match` is true. */
   release(match: (holder: string) => boolean): void {
     for (const rec of [...this.#records.values()]) {
+      if (rec.tie && match(rec.tie.holder)) {
+        const { lost } = rec.tie;
+        rec.tie = undefined;
+        lost();
+      }
       for (const h of rec.holders) if (match(h)) rec.holders.delete(h);
       if (rec.holders.size === 0 && rec.anchor === null) this.#dispose(rec);
     }

@@ -19,6 +19,7 @@ import { relay, RelayTable } from "./forward.ts";
 import { type LocalContext, serveLocal } from "./handlers.ts";
 import { log } from "./log.ts";
 import { Membership } from "./membership/swim.ts";
+import { encodeTags } from "./membership/table.ts";
 import { ServerMetrics } from "./metrics/server_metrics.ts";
 import { Namespace } from "./namespace.ts";
 import type { OpsLog } from "./ops_log.ts";
@@ -41,6 +42,9 @@ export interface ServerInit {
   docker?: DockerEngine;
   /** Keep metrics (SPEC §13.4): `-metrics` was given. Off, nothing is counted or timed. */
   metrics?: boolean;
+  /** The OS host name and `-tag` pairs this server announces (SPEC §15.1). */
+  host?: string;
+  tags?: Record<string, string>;
 }
 
 /**
@@ -81,11 +85,17 @@ export class CircuitServer {
     this.url = init.url;
     this.serverId = init.serverId;
     const metrics = this.#metrics = init.metrics ? this.#newMetrics() : null;
-    const element = new ServerElement(init.url, this.started, {
-      join: (url) => this.#membership.join(url),
-      suicide: () => void this.shutdown("suicide"),
-      stack: () => this.stack(),
-    });
+    const element = new ServerElement(
+      init.url,
+      this.started,
+      {
+        join: (url) => this.#membership.join(url),
+        suicide: () => void this.shutdown("suicide"),
+        stack: () => this.stack(),
+      },
+      init.host ?? "",
+      init.tags ?? {},
+    );
     this.#ns = new Namespace(init.serverId, element, (path, kind, auto, kill) => {
       init.opsLog.record("scrub", { Path: path, Kind: kind, Auto: auto, Kill: kill });
     });
@@ -103,7 +113,7 @@ export class CircuitServer {
         this.#peers.get(id)?.close("connection lost");
         this.#publish("leave", id);
       },
-    });
+    }, { host: init.host ?? "", tags: encodeTags(init.tags ?? {}) });
     if (metrics) this.#membership.meter = (direction, message) => metrics.gossip(direction, message);
     this.#local = {
       ns: this.#ns,

@@ -271,10 +271,12 @@ Deno.test("A4: the server element shows Addr and Joined, dumps its stack and shu
     const xa = a.serverAnchor;
 
     await t.step(
-      "peek of the server anchor has exactly Addr (its URL) and Joined (the last minute)",
+      "peek of the server anchor has exactly Addr (its URL), Joined (the last minute), Host and Tags",
       async () => {
         const v = JSON.parse(ok(await c("peek", [xa]), "peek").stdout);
-        assert.deepEqual(Object.keys(v).sort(), ["Addr", "Joined"]);
+        assert.deepEqual(Object.keys(v), ["Addr", "Joined", "Host", "Tags"]);
+        assert.equal(v.Host, Deno.hostname());
+        assert.deepEqual(v.Tags, {});
         assert.equal(v.Addr, a.url);
         assert.match(v.Joined, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
         const joined = Date.parse(v.Joined);

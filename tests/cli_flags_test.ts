@@ -101,6 +101,12 @@ Deno.test("parseFlags() reads Go-style flags", async (t) => {
 
   await t.step("no flags and no arguments parse to nothing", () => {
     const p = parseFlags([], DEFS);
-    assert.deepEqual(p, { strings: new Map(), bools: new Set(), positionals: [], help: false });
+    assert.deepEqual(p, {
+      strings: new Map(),
+      bools: new Set(),
+      lists: new Map(),
+      positionals: [],
+      help: false,
+    });
   });
 });

@@ -234,7 +234,8 @@ Deno.test("the README's CLI tour runs as written", async () => {
   const dir = await Deno.makeTempDir({ prefix: "circuit-tour-" });
   try {
     const readme = Deno.readTextFileSync(`${_root}README.md`);
-    const tour = readme.slice(readme.indexOf("## A five-minute tour")).match(/```sh\n([\s\S]*?)^```$/m)![1];
+    const section = readme.slice(readme.indexOf("## A five-minute tour"), readme.indexOf("## The library"));
+    const tour = [...section.matchAll(/```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1]).join("\n");
     // The tour's files go to a private directory; `wait` returns once both servers have exited.
     const script = `shopt -s expand_aliases\n${tour.replaceAll("/tmp/", `${dir}/`)}\nwait\necho tour done\n`;
     const run = follow(
@@ -254,6 +255,8 @@ Deno.test("the README's CLI tour runs as written", async () => {
     const lines = r.stdout.split("\n");
     assert.equal(lines.filter((l) => /^server {10}\/X[0-9a-f]{16}$/.test(l)).length, 4, r.stdout);
     assert.ok(lines.some((l) => /^hello from \d+$/.test(l)), r.stdout);
+    assert.ok(lines.includes(`hello from ${Deno.hostname()}`) && lines.includes("exit 3"), r.stdout);
+    assert.ok(lines.includes("11"), r.stdout);
     assert.ok(r.stdout.includes('"Body": "exit status 3"'), r.stdout);
     assert.ok(lines.includes("job1"), r.stdout);
     assert.ok(r.stdout.includes('"NumRecv": 1'), r.stdout);

@@ -95,7 +95,13 @@ Deno.test("raw frames against a real server", async (t) => {
       assert.equal(welcome.Url, server.url);
       await c.write(frame(encode([0, 2, "view", {}])));
       const result = await c.read() as unknown[];
-      assert.deepEqual(result, [1, 2, [{ Id: server.serverAnchor.slice(1), Url: server.url }]]);
+      assert.deepEqual(result, [1, 2, [{
+        Id: server.serverAnchor.slice(1),
+        Url: server.url,
+        Host: Deno.hostname(),
+        Tags: {},
+        State: "alive",
+      }]]);
       await c.write(frame(encode([7])));
       assert.deepEqual(await c.read(), [8]);
       c.close();
@@ -128,7 +134,13 @@ Deno.test("raw frames against a real server", async (t) => {
       );
       await c.write(new Uint8Array([...hello, ...frame(encode([0, 2, "view", {}]))]));
       assert.equal("/" + (await c.read() as Record<string, unknown>).Id, server.serverAnchor);
-      assert.deepEqual(await c.read(), [1, 2, [{ Id: server.serverAnchor.slice(1), Url: server.url }]]);
+      assert.deepEqual(await c.read(), [1, 2, [{
+        Id: server.serverAnchor.slice(1),
+        Url: server.url,
+        Host: Deno.hostname(),
+        Tags: {},
+        State: "alive",
+      }]]);
       c.close();
     });
 

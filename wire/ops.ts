@@ -29,6 +29,12 @@ export interface Member {
   Id: string;
   /** The member's circuit URL. */
   Url: string;
+  /** The member's OS host name (SPEC §15.1). */
+  Host: string;
+  /** The member's `-tag KEY=VALUE` pairs; `{}` when none. */
+  Tags: Record<string, string>;
+  /** `alive`, or `suspect` while the failure detector doubts it. */
+  State: "alive" | "suspect";
 }
 
 /** What one server says about one member (SPEC §9.2): the unit of gossip and push-pull. */
@@ -41,6 +47,13 @@ export interface MemberUpdate {
   Inc: number;
   /** At equal incarnation `left` beats `dead`, which beats `suspect`, which beats `alive`. */
   State: "alive" | "suspect" | "dead" | "left";
+  /**
+   * The member's host name and tags (SPEC §15.1), only in `alive` updates: they change only with a
+   * new process, and every other state is about a member the receiver already knows.
+   */
+  Host?: string;
+  /** Tags as one `k=v\nk=v` string, absent when none: ~2 bytes per tag less than a map. */
+  Tags?: string;
 }
 
 /** What `mk` and `get` return: a handle on the element. */
@@ -64,8 +77,11 @@ export interface Ops {
   ls: { args: { Path: string; Recursive: boolean; PostOrder: boolean }; result: ListEntry[] };
   peek: { args: Target; result: unknown };
   get: { args: { Path: string }; result: HandleInfo | null };
-  /** Creates an element. `Arg`: capacity, Cmd object, Run object, DNS address or null. */
-  mk: { args: { Path: string; Kind: string; Arg: unknown }; result: HandleInfo };
+  /**
+   * Creates an element. `Arg`: capacity, Cmd object, Run object, DNS address or null. `Tie`
+   * (processes): end and scrub it when this client goes away (`circuit run`, SPEC §15.2).
+   */
+  mk: { args: { Path: string; Kind: string; Arg: unknown; Tie?: boolean }; result: HandleInfo };
   scrub: { args: { Path: string; Kill: boolean }; result: null };
   close: { args: Target; result: null };
   /** Input stream: resolves admission with the first CREDIT; the body is DATA frames then END. */
@@ -76,7 +92,10 @@ export interface Ops {
   read: { args: Target & { Stream: "stdout" | "stderr" }; result: null };
   discard: { args: Target & { Stream: "stdout" | "stderr" }; result: null };
   wait: { args: Target; result: unknown };
-  signal: { args: Target & { Signal: string }; result: null };
+  /** `Group`: the whole process group of a process (`circuit run`'s Ctrl-C). */
+  signal: { args: Target & { Signal: string; Group?: boolean }; result: null };
+  /** Process and container elements at and below `Path` (SPEC §15.3). */
+  ps: { args: { Path: string }; result: PsRow[] };
   set: { args: Target & { Record: string }; result: null };
   unset: { args: Target & { Name: string }; result: null };
   join: { args: { Path: string; Url: string }; result: null };
@@ -98,6 +117,19 @@ export interface Ops {
   gossip: { args: { Updates: MemberUpdate[] }; result: { Updates: MemberUpdate[] } };
   /** Server to server: the forwarder's client `Holder` went away; release its handles. */
   release: { args: { Holder: number }; result: null };
+}
+
+/** One row of `circuit ps` from the hosting server (the CLI adds the host name). */
+export interface PsRow {
+  Anchor: string;
+  Kind: "proc" | "docker";
+  Phase: string;
+  /** `exit <n>`, `signal <NAME>`, `exec error`, or `-`. */
+  Exit: string;
+  Pid: number | null;
+  /** ISO time; "" if unknown. */
+  Started: string;
+  Command: string;
 }
 
 /** Name of an operation. */

@@ -139,6 +139,9 @@ export class ProcElement implements Element {
     return this.#pid;
   }
 
+  /** When the element was created (SPEC §15.3 `ps`). */
+  readonly createdAt: Date = new Date();
+
   /** Whether the OS process has started and not ended yet. */
   get running(): boolean {
     return this.#phase === "running";

@@ -29,19 +29,34 @@ export class ServerElement implements Element {
   readonly kind = "server" as const;
   #addr: string;
   #joined: Date;
+  #host: string;
+  #tags: Record<string, string>;
   /** The daemon operations behind `join`, `suicide` and `stk`. */
   readonly control: ServerControl;
 
-  /** Creates the element of the server at `addr`, started at `joined`. */
-  constructor(addr: string, joined: Date, control: ServerControl) {
+  /** Creates the element of the server at `addr` on `host` with `tags`, started at `joined`. */
+  constructor(
+    addr: string,
+    joined: Date,
+    control: ServerControl,
+    host = "",
+    tags: Record<string, string> = {},
+  ) {
     this.#addr = addr;
     this.#joined = joined;
     this.control = control;
+    this.#host = host;
+    this.#tags = tags;
   }
 
-  /** `{"Addr": <URL>, "Joined": <start time>}`. */
-  peek(): { Addr: string; Joined: string } {
-    return { Addr: this.#addr, Joined: this.#joined.toISOString() };
+  /** `{"Addr": <URL>, "Joined": <start time>, "Host": <host name>, "Tags": {…}}` (SPEC §15.1). */
+  peek(): { Addr: string; Joined: string; Host: string; Tags: Record<string, string> } {
+    return {
+      Addr: this.#addr,
+      Joined: this.#joined.toISOString(),
+      Host: this.#host,
+      Tags: { ...this.#tags },
+    };
   }
 
   /** Server anchors cannot be scrubbed. */

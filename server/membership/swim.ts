@@ -13,7 +13,7 @@
 import type { Connection, IncomingCall } from "../../wire/connection.ts";
 import type { Member, MemberUpdate, Ops } from "../../wire/ops.ts";
 import { Broadcasts } from "./broadcasts.ts";
-import { isUpdate, MemberTable, type Outcome } from "./table.ts";
+import { decodeTags, isUpdate, MemberTable, type Meta, type Outcome } from "./table.ts";
 import type { Peers } from "../peers.ts";
 
 /**
@@ -142,9 +142,9 @@ export class Membership {
    */
   meter: ((direction: "in" | "out", message: unknown) => void) | null = null;
 
-  /** Starts a singleton view holding only `self`, and the failure detector. */
-  constructor(self: Member, peers: Peers, events: MembershipEvents) {
-    this.#table = new MemberTable(self.Id, self.Url);
+  /** Starts a singleton view holding only `self` (with its host name and tags), and the failure detector. */
+  constructor(self: { Id: string; Url: string }, peers: Peers, events: MembershipEvents, meta?: Meta) {
+    this.#table = new MemberTable(self.Id, self.Url, meta);
     this.#peers = peers;
     this.#events = events;
     peers.onClosed((id) => this.#onPeerLost(id));
@@ -155,8 +155,9 @@ export class Membership {
 
   /** The view, sorted by server ID, this server included. */
   view(): Member[] {
-    const out = [{ Id: this.#table.selfId, Url: this.#table.selfUrl }];
-    for (const [Id, e] of this.#table.members) out.push({ Id, Url: e.url });
+    const t = this.#table;
+    const out: Member[] = [{ Id: t.selfId, Url: t.selfUrl, ..._meta(t.selfMeta), State: "alive" }];
+    for (const [Id, e] of t.members) out.push({ Id, Url: e.url, ..._meta(e.meta), State: e.state });
     return out.sort((a, b) => (a.Id < b.Id ? -1 : 1));
   }
 
@@ -574,6 +575,10 @@ export class Membership {
       }
     });
   }
+}
+
+function _meta(m: Meta): { Host: string; Tags: Record<string, string> } {
+  return { Host: m.host, Tags: decodeTags(m.tags) };
 }
 
 /** A refused connection or another process at the URL: the member's process is gone. */

@@ -12,7 +12,17 @@ export interface Entry {
   url: string;
   inc: number;
   state: "alive" | "suspect";
+  /** Host name and encoded tags, as its `alive` update said (SPEC §15.1). */
+  meta: Meta;
 }
+
+/** A member's host name and tags in their wire form (`k=v` lines, "" when none). */
+export interface Meta {
+  host: string;
+  tags: string;
+}
+
+const _NO_META: Meta = { host: "", tags: "" };
 
 /** A member removed from the view: dead (its URL is retried, SPEC §9.2) or left (never retried). */
 export interface Tomb {
@@ -64,27 +74,36 @@ export class MemberTable {
   selfInc = 0;
   /** Whether this server has left (it then says so about itself). */
   selfLeft = false;
+  /** This server's host name and tags. */
+  readonly selfMeta: Meta;
   /** The other members of the view. */
   readonly members: Map<string, Entry> = new Map();
   /** Members removed from the view. */
   readonly tombs: Map<string, Tomb> = new Map();
 
   /** A table holding only this server. */
-  constructor(selfId: string, selfUrl: string) {
+  constructor(selfId: string, selfUrl: string, selfMeta: Meta = _NO_META) {
     this.selfId = selfId;
     this.selfUrl = selfUrl;
+    this.selfMeta = selfMeta;
   }
 
   /** The update that describes this server. */
   self(): MemberUpdate {
-    return { Id: this.selfId, Url: this.selfUrl, Inc: this.selfInc, State: this.selfLeft ? "left" : "alive" };
+    if (this.selfLeft) return { Id: this.selfId, Url: this.selfUrl, Inc: this.selfInc, State: "left" };
+    return _withMeta(
+      { Id: this.selfId, Url: this.selfUrl, Inc: this.selfInc, State: "alive" },
+      this.selfMeta,
+    );
   }
 
   /** The update that describes member `id` (in view or buried), if known. */
   about(id: string): MemberUpdate | undefined {
     if (id === this.selfId) return this.self();
-    const e = this.members.get(id) ?? this.tombs.get(id);
-    return e && { Id: id, Url: e.url, Inc: e.inc, State: e.state };
+    const m = this.members.get(id);
+    if (m) return _withMeta({ Id: id, Url: m.url, Inc: m.inc, State: m.state }, m.meta);
+    const t = this.tombs.get(id);
+    return t && { Id: id, Url: t.url, Inc: t.inc, State: t.state };
   }
 
   /**
@@ -101,6 +120,7 @@ export class MemberTable {
         if (u.Inc <= entry.inc) return "none";
         entry.inc = u.Inc;
         entry.state = "alive";
+        if (u.Host !== undefined) entry.meta = _metaOf(u);
         return "refreshed";
       }
       if (state === "suspect") {
@@ -118,7 +138,7 @@ export class MemberTable {
       // Only the member itself can bring itself back, by outbidding the incarnation it died with.
       if (state === "alive" && u.Inc > tomb.inc) {
         this.tombs.delete(u.Id);
-        this.members.set(u.Id, { url: u.Url, inc: u.Inc, state: "alive" });
+        this.members.set(u.Id, { url: u.Url, inc: u.Inc, state: "alive", meta: _metaOf(u) });
         return "joined";
       }
       if (state === "left" && tomb.state === "dead" && u.Inc >= tomb.inc) {
@@ -130,7 +150,7 @@ export class MemberTable {
       return "none";
     }
     if (state === "alive") {
-      this.members.set(u.Id, { url: u.Url, inc: u.Inc, state: "alive" });
+      this.members.set(u.Id, { url: u.Url, inc: u.Inc, state: "alive", meta: _metaOf(u) });
       return "joined";
     }
     if (state === "dead" || state === "left") {
@@ -153,7 +173,7 @@ export class MemberTable {
   /** The full state for a push-pull: this server, the view, and up to `maxTombs` newest tombs. */
   state(maxTombs: number): MemberUpdate[] {
     const out = [this.self()];
-    for (const [id, e] of this.members) out.push({ Id: id, Url: e.url, Inc: e.inc, State: e.state });
+    for (const id of this.members.keys()) out.push(this.about(id)!);
     const tombs = [...this.tombs].sort((a, b) => b[1].at - a[1].at).slice(0, maxTombs);
     for (const [id, t] of tombs) out.push({ Id: id, Url: t.url, Inc: t.inc, State: t.state });
     return out;
@@ -172,6 +192,43 @@ export class MemberTable {
   }
 }
 
+/** Host and tags travel with `alive` only: every other state is about a member already known. */
+function _withMeta(u: MemberUpdate, meta: Meta): MemberUpdate {
+  if (u.State !== "alive") return u;
+  if (meta.host !== "") u.Host = meta.host;
+  if (meta.tags !== "") u.Tags = meta.tags;
+  return u;
+}
+
+function _metaOf(u: MemberUpdate): Meta {
+  return { host: u.Host ?? "", tags: u.Tags ?? "" };
+}
+
+/**
+ * Encodes tags for the wire: `k=v` joined by newlines (no tag holds one: keys are
+ * `[a-z0-9._-]`, values printable), "" when none.
+ *
+ * @example
+ * ```ts
+ * import { decodeTags, encodeTags } from "./table.ts";
+ * console.log(decodeTags(encodeTags({ role: "web", dc: "ams" }))); // { role: "web", dc: "ams" }
+ * ```
+ */
+export function encodeTags(tags: Record<string, string>): string {
+  return Object.entries(tags).map(([k, v]) => `${k}=${v}`).join("\n");
+}
+
+/** The inverse of {@link encodeTags}; malformed lines (from a peer) are skipped. */
+export function decodeTags(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (text === "") return out;
+  for (const line of text.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return out;
+}
+
 /**
  * Whether `u` is a well-formed update (messages from peers are untrusted input).
  *
@@ -185,5 +242,7 @@ export function isUpdate(u: unknown): u is MemberUpdate {
   if (typeof u !== "object" || u === null) return false;
   const m = u as Record<string, unknown>;
   return typeof m.Id === "string" && typeof m.Url === "string" && Number.isSafeInteger(m.Inc) &&
-    (m.Inc as number) >= 0 && typeof m.State === "string" && _STATES.has(m.State);
+    (m.Inc as number) >= 0 && typeof m.State === "string" && _STATES.has(m.State) &&
+    (m.Host === undefined || typeof m.Host === "string") &&
+    (m.Tags === undefined || typeof m.Tags === "string");
 }

@@ -14,6 +14,7 @@ import { type Counter, type Histogram, type Labels, Registry } from "./registry.
 /** Every operation, so each gets its series up front; `Record` makes the compiler check the list is whole. */
 const _OPS: Record<OpName, true> = {
   view: true,
+  ps: true,
   ls: true,
   peek: true,
   get: true,
