@@ -6,16 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import {
-  alive,
-  assertErr,
-  circuit,
-  eventually,
-  follow,
-  ok,
-  spawnCircuit,
-  TestServer,
-} from "./_harness.ts";
+import { alive, assertErr, circuit, eventually, follow, ok, spawnCircuit, TestServer } from "./_harness.ts";
 import { childrenOf, groupMembers } from "./_proc.ts";
 
 Deno.test("faults on a keyed cluster give clear errors and lose nothing", async (t) => {
