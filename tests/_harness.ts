@@ -402,6 +402,30 @@ export function alive(pid: number): boolean {
 /** Generous bound for a client command that must not block: a hang then fails the test instead of stalling it. */
 export const CLIENT_TIMEOUT_MS = 30_000;
 
+/**
+ * Runs `fn` with one server started on a fresh temp dir (`circuit start <extra>` with `env`);
+ * the server is stopped and the dir removed afterwards, whatever `fn` does.
+ *
+ * @example
+ * ```ts ignore
+ * await withServer(async (s) => console.log(s.serverAnchor));
+ * ```
+ */
+export async function withServer<T>(
+  fn: (s: TestServer, dir: string) => Promise<T>,
+  opts: { extra?: string[]; env?: Record<string, string> } = {},
+): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "circuit-test-" });
+  let s: TestServer | undefined;
+  try {
+    s = await TestServer.start(dir, opts.extra, opts.env);
+    return await fn(s, dir);
+  } finally {
+    await s?.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** Runs `circuit <cmd> -d <server URL> <rest>`, as §12 runs every client command. */
 export function clientOf(
   server: TestServer,

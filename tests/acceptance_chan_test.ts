@@ -13,7 +13,8 @@ import {
   ok,
   type RunResult,
   spawnCircuit,
-  TestServer,
+  type TestServer,
+  withServer,
 } from "./_harness.ts";
 import { sleep } from "./_util.ts";
 
@@ -21,19 +22,16 @@ import { sleep } from "./_util.ts";
 const on = clientOf;
 
 /** A fresh temp dir and one server; background commands registered in `bg` are killed afterwards. */
-async function withServer(fn: (a: TestServer, bg: Followed[]) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "circuit-acc-" });
-  const bg: Followed[] = [];
-  let a: TestServer | undefined;
-  try {
-    a = await TestServer.start(dir);
-    await fn(a, bg);
-  } finally {
-    for (const p of bg) p.kill();
-    await Promise.all(bg.map((p) => p.done));
-    await a?.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
+async function withServerAndBackground(fn: (a: TestServer, bg: Followed[]) => Promise<void>): Promise<void> {
+  await withServer(async (a) => {
+    const bg: Followed[] = [];
+    try {
+      await fn(a, bg);
+    } finally {
+      for (const p of bg) p.kill();
+      await Promise.all(bg.map((p) => p.done));
+    }
+  });
 }
 
 /** Starts `circuit <cmd> -d <url> <rest>` in the background; `send` gets a stdin open for writing. */
@@ -144,7 +142,7 @@ Deno.test("A7: mkchan refuses occupied anchors, bad capacities, the root and wro
 });
 
 Deno.test("A8: a capacity-0 channel admits a sender only with a receiver; bodies flow as written", async (t) => {
-  await withServer(async (a, bg) => {
+  await withServerAndBackground(async (a, bg) => {
     const c = on(a);
     const ch = `${a.serverAnchor}/c0`;
     ok(await c("mkchan", [ch, "0"]), "mkchan");
@@ -204,7 +202,7 @@ Deno.test("A9: a closed channel refuses sends and is drained before recv reports
 });
 
 Deno.test("A10: scrubbing a channel aborts its waiting receiver and removes the anchor", async (t) => {
-  await withServer(async (a, bg) => {
+  await withServerAndBackground(async (a, bg) => {
     const c = on(a);
     const xa = a.serverAnchor;
     const ch = `${xa}/c3`;

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { A29_RECORDS, dig, freePort } from "./_dig.ts";
-import { assertErr, assertQuiet, circuit, type RunResult, TestServer } from "./_harness.ts";
+import { assertErr, assertQuiet, circuit, type RunResult, type TestServer, withServer } from "./_harness.ts";
 
 /** Generous bound for a command that must not block; a hang then fails the test instead of stalling it. */
 const _CMD_TIMEOUT_MS = 30_000;
@@ -15,19 +15,6 @@ const _CMD_TIMEOUT_MS = 30_000;
 function on(server: TestServer) {
   return (cmd: string, ...rest: string[]): Promise<RunResult> =>
     circuit([cmd, "-d", server.url, ...rest], { timeoutMs: _CMD_TIMEOUT_MS });
-}
-
-/** A fresh temp dir and one server, both gone afterwards. */
-async function withServer(fn: (a: TestServer) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "circuit-acc-dns-" });
-  let a: TestServer | undefined;
-  try {
-    a = await TestServer.start(dir);
-    await fn(a);
-  } finally {
-    await a?.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 const _TRANSPORTS = [["+notcp", "UDP"], ["+tcp", "TCP"]] as const;

@@ -13,6 +13,7 @@ import {
   type RunResult,
   spawnCircuit,
   TestServer,
+  withServer,
 } from "./_harness.ts";
 import { allProcs, liveGroup, type ProcInfo } from "./_proc.ts";
 import { sleep } from "./_util.ts";
@@ -74,20 +75,6 @@ function killQuietly(pid: number): void {
     Deno.kill(pid, "SIGKILL");
   } catch {
     // already gone
-  }
-}
-
-async function withServer(
-  fn: (s: TestServer, dir: string) => Promise<void>,
-  env: Record<string, string> = {},
-): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "circuit-acc-proc-" });
-  const s = await TestServer.start(dir, [], env);
-  try {
-    await fn(s, dir);
-  } finally {
-    await s.stop();
-    await Deno.remove(dir, { recursive: true });
   }
 }
 
@@ -294,7 +281,7 @@ Deno.test("A17 — processes get the requested environment and directory, or inh
       assert.equal(r.code, 0, r.stderr);
       assert.equal(JSON.parse(r.stdout).Exit, null);
     });
-  }, { FOO2: "inherited" });
+  }, { env: { FOO2: "inherited" } });
 });
 
 Deno.test("A25 — waitall waits for every listed process concurrently", async (t) => {

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { type Client, dial } from "../mod.ts";
-import { eventually, TestServer } from "./_harness.ts";
+import { eventually, type TestServer, withServer } from "./_harness.ts";
 import { procInfo } from "./_proc.ts";
 
 /** How many processes each case starts: enough that a per-process leak would show. */
@@ -51,21 +51,19 @@ async function pool(count: number, limit: number, job: (i: number) => Promise<vo
   await Promise.all(Array.from({ length: limit }, worker));
 }
 
-async function withServer(fn: (s: TestServer, client: Client) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "circuit-zombie-" });
-  const s = await TestServer.start(dir);
-  const client = await dial(s.url);
-  try {
-    await fn(s, client);
-  } finally {
-    await client.close();
-    await s.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
+function withClient(fn: (s: TestServer, client: Client) => Promise<void>): Promise<void> {
+  return withServer(async (s) => {
+    const client = await dial(s.url);
+    try {
+      await fn(s, client);
+    } finally {
+      await client.close();
+    }
+  });
 }
 
 Deno.test("1000 processes started and waited through the library leave no zombie", async () => {
-  await withServer(async (s, client) => {
+  await withClient(async (s, client) => {
     const began = Date.now();
     await pool(COUNT, CONCURRENCY, async (i) => {
       const anchor = client.walk(`${s.serverAnchor}/true/${i}`);
@@ -82,7 +80,7 @@ Deno.test("1000 processes started and waited through the library leave no zombie
 });
 
 Deno.test("1000 processes detached by scrub-on-exit leave no zombie", async () => {
-  await withServer(async (s, client) => {
+  await withClient(async (s, client) => {
     const began = Date.now();
     const parent = client.walk(`${s.serverAnchor}/auto`);
     await pool(COUNT, CONCURRENCY, async (i) => {
