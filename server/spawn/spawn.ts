@@ -1,14 +1,33 @@
 /**
- * Starts a process element's OS process by the best route this server has (SPEC §7.2).
+ * Starts a process element's OS process by the best route this server has (SPEC §7.2):
+ * `posix_spawn` through FFI (one exec), else `setsid(1)` (two execs).
  *
  * @module
  */
 import type { Cmd } from "../../wire/cmd.ts";
-import type { Child } from "./child.ts";
+import { log } from "../log.ts";
+import type { Child, SpawnRoute } from "./child.ts";
+import { openLibc } from "./libc.ts";
+import { PosixSpawn } from "./posix_spawn.ts";
 import { spawnViaSetsid } from "./setsid.ts";
 
 export type { Child } from "./child.ts";
 export { execReason } from "./child.ts";
+
+let _route: SpawnRoute | undefined;
+
+// Chosen at the first spawn, not at import: the CLI's client commands load this module too.
+function _chooseRoute(): SpawnRoute {
+  try {
+    const posix = new PosixSpawn(openLibc());
+    return (cmd) => posix.spawn(cmd);
+  } catch (err) {
+    log(
+      `processes start through setsid(1): no posix_spawn route (${err instanceof Error ? err.message : err})`,
+    );
+    return spawnViaSetsid;
+  }
+}
 
 /**
  * Starts `cmd` in its own process group with three pipes; throws what the OS said when the
@@ -23,5 +42,6 @@ export { execReason } from "./child.ts";
  * ```
  */
 export function spawnChild(cmd: Cmd): Child {
-  return spawnViaSetsid(cmd);
+  _route ??= _chooseRoute();
+  return _route(cmd);
 }
