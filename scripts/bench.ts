@@ -55,7 +55,12 @@ async function benchCore() {
     // the machine's speed hits all three alike.
     {
       const n = Math.max(20, Math.round(300 * SCALE));
-      const times: { ffi: number[]; setsid: number[]; local: number[] } = { ffi: [], setsid: [], local: [] };
+      const times: { ffi: number[]; setsid: number[]; local: number[]; noExec: number[] } = {
+        ffi: [],
+        setsid: [],
+        local: [],
+        noExec: [],
+      };
       const remote = async (anchor: string, i: number) => {
         const t0 = performance.now();
         const p = await client.walk(`${anchor}/bench/rt${i}`).makeProc({ path: "/bin/true", scrub: true });
@@ -68,6 +73,13 @@ async function benchCore() {
         const t0 = performance.now();
         await new Deno.Command("/bin/true", { stdin: "null", stdout: "null", stderr: "null" }).output();
         times.local.push(performance.now() - t0);
+        // Circuit's own share: two calls to B through A, with no process (mkchan, then get).
+        const t1 = performance.now();
+        const anchor = client.walk(`${b.serverAnchor}/bench/rtc${i}`);
+        await anchor.makeChan(1);
+        await anchor.get();
+        times.noExec.push(performance.now() - t1);
+        await anchor.scrub();
       }
       const [ffi, setsid, local] = [times.ffi, times.setsid, times.local].map(median);
       row("remote process round trip (median)", `${ffi.toFixed(3)} ms`, "< 1.2 ms");
@@ -82,6 +94,11 @@ async function benchCore() {
         "reference",
       );
       row("round trip ratio remote/local spawn", `${(ffi / local).toFixed(2)}`, "<= 1.25");
+      row(
+        "two calls to the same remote server without a process (mkchan + get) (median)",
+        `${median(times.noExec).toFixed(3)} ms`,
+        "reference",
+      );
       row(
         "round trip ratio, setsid(1) route, remote/local spawn",
         `${(setsid / local).toFixed(2)}`,

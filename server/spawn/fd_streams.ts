@@ -8,9 +8,15 @@
  */
 import { Socket } from "node:net";
 
+// One pipe read: a Linux pipe holds 64 KiB, so a full pipe empties in one read.
+const READ_BYTES = 64 * 1024;
+
 /**
- * The readable end of a pipe; the descriptor is owned from now on and closed at end of stream
- * or on cancel. Reading pauses while the stream's consumer does not pull, so the writer blocks.
+ * The readable end of a pipe, as a byte stream; the descriptor is owned from now on and closed at
+ * end of stream or on cancel. Each read lands in one reused scratch buffer and is copied into the
+ * consumer's BYOB buffer: no fresh memory per read, which costs page faults here (the default
+ * `data` events, a new Buffer per read, ran at about half the throughput). Reading pauses until
+ * the consumer asks again, so a process whose output is not taken blocks on its pipe.
  *
  * @example
  * ```ts
@@ -20,28 +26,53 @@ import { Socket } from "node:net";
  * ```
  */
 export function readableFromFd(fd: number): ReadableStream<Uint8Array> {
-  const socket = new Socket({ fd, readable: true, writable: false });
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      socket.on("data", (chunk: Uint8Array) => {
-        controller.enqueue(chunk);
-        if ((controller.desiredSize ?? 0) <= 0) socket.pause();
-      });
+  const scratch = new Uint8Array(READ_BYTES);
+  let controller!: ReadableByteStreamController;
+  let ended = false;
+  // Hands one read to the consumer; `false` pauses the socket until the next pull.
+  const deliver = (bytes: Uint8Array): boolean => {
+    const request = controller.byobRequest;
+    const view = request?.view;
+    if (request && view) {
+      const target = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+      const n = Math.min(target.length, bytes.length);
+      target.set(bytes.subarray(0, n));
+      request.respond(n);
+      if (n < bytes.length) controller.enqueue(bytes.slice(n));
+    } else {
+      controller.enqueue(bytes.slice());
+    }
+    return (controller.desiredSize ?? 0) > 0;
+  };
+  const socket = new Socket(
+    {
+      fd,
+      readable: true,
+      writable: false,
+      onread: { buffer: scratch, callback: (n: number, buf: Uint8Array) => deliver(buf.subarray(0, n)) },
+    } as ConstructorParameters<typeof Socket>[0],
+  );
+  return new ReadableStream({
+    type: "bytes",
+    start(c) {
+      controller = c;
+      socket.pause();
       socket.once("end", () => {
+        ended = true;
         controller.close();
+        controller.byobRequest?.respond(0);
         socket.destroy();
       });
-      // A failing pipe ends the stream; the consumer treats it as end of stream.
+      // A failing pipe errors the stream; the output buffer treats that as end of stream.
       socket.once("error", (err) => controller.error(err));
     },
     pull() {
-      socket.resume();
+      if (!ended) socket.resume();
     },
     cancel() {
       socket.destroy();
     },
-    // One chunk ahead: reads go on while the consumer handles the previous chunk.
-  }, { highWaterMark: 1 });
+  });
 }
 
 /**
