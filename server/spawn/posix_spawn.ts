@@ -16,6 +16,8 @@ import { Reaper } from "./reaper.ts";
 const _encoder = new TextEncoder();
 const _O_RDONLY = 0;
 const _O_WRONLY = 1;
+// The same number on Linux and Darwin.
+const _SIGPIPE = 13;
 // Keeps a spawn's C strings alive during the call (a local the optimiser could drop would not).
 let _pinned: unknown = null;
 
@@ -36,14 +38,17 @@ export class PosixSpawn {
     this.#attr = new Uint8Array(libc.attrBytes);
     _check(fn.posix_spawnattr_init(this.#attr), "posix_spawnattr_init");
     _check(fn.posix_spawnattr_setflags(this.#attr, libc.spawnFlags), "posix_spawnattr_setflags");
-    // The server's runtime ignores SIGPIPE and may block signals in its threads: the child starts
-    // with every signal at its default action and none blocked, as a shell would start it.
+    // The server's runtime ignores SIGPIPE: the child gets it back at its default action, with no
+    // signal blocked, as Deno.Command (Rust's std) starts a child. (Caught signals are reset by
+    // exec anyway; defaulting all 64 would cost the child 64 sigaction calls while the server
+    // waits for its exec.)
     const none = new Uint8Array(libc.sigsetBytes);
-    const all = new Uint8Array(libc.sigsetBytes);
+    const pipe = new Uint8Array(libc.sigsetBytes);
     fn.sigemptyset(none);
-    fn.sigfillset(all);
+    fn.sigemptyset(pipe);
+    _check(fn.sigaddset(pipe, _SIGPIPE), "sigaddset");
     _check(fn.posix_spawnattr_setsigmask(this.#attr, none), "posix_spawnattr_setsigmask");
-    _check(fn.posix_spawnattr_setsigdefault(this.#attr, all), "posix_spawnattr_setsigdefault");
+    _check(fn.posix_spawnattr_setsigdefault(this.#attr, pipe), "posix_spawnattr_setsigdefault");
   }
 
   /**
