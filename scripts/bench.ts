@@ -33,39 +33,75 @@ async function benchCore() {
   const a = await TestServer.start(dir);
   const b = await TestServer.start(dir, ["-j", a.url]);
   const c = await TestServer.start(dir, ["-j", a.url]);
+  // A server whose processes start by the fallback route, for same-run comparison.
+  const noFfi = await TestServer.start(
+    dir,
+    ["-j", a.url],
+    {},
+    PERMISSIONS.filter((p) => p !== "--allow-ffi"),
+  );
   try {
     // Wait until A sees all three.
     for (;;) {
       const ls = await circuit(["ls", "-d", a.url, "/"]);
-      if (ls.stdout.trim().split("\n").length === 3) break;
+      if (ls.stdout.trim().split("\n").length === 4) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     await using client = await dial(a.url);
 
-    // 1. Remote process round trip: mkproc /bin/true on B through A, then wait.
+    // 1. Remote process round trip: mkproc /bin/true on B through A, then wait; beside it the same
+    // on a server without --allow-ffi (the setsid(1) fallback route, two execs per process) and
+    // the floor under both, starting /bin/true locally without circuit. Interleaved, so drift in
+    // the machine's speed hits all three alike.
     {
       const n = Math.max(20, Math.round(300 * SCALE));
-      const times: number[] = [];
-      for (let i = 0; i < n; i++) {
+      const times: { ffi: number[]; setsid: number[]; local: number[]; noExec: number[] } = {
+        ffi: [],
+        setsid: [],
+        local: [],
+        noExec: [],
+      };
+      const remote = async (anchor: string, i: number) => {
         const t0 = performance.now();
-        const p = await client.walk(`${b.serverAnchor}/bench/rt${i}`).makeProc({
-          path: "/bin/true",
-          scrub: true,
-        });
+        const p = await client.walk(`${anchor}/bench/rt${i}`).makeProc({ path: "/bin/true", scrub: true });
         await p.wait();
-        times.push(performance.now() - t0);
-      }
-      row("remote process round trip (median)", `${median(times).toFixed(3)} ms`, "< 1.2 ms");
-      // The floor under it: starting /bin/true and seeing it exit, locally, without circuit.
-      const local: number[] = [];
+        return performance.now() - t0;
+      };
       for (let i = 0; i < n; i++) {
+        times.ffi.push(await remote(b.serverAnchor, i));
+        times.setsid.push(await remote(noFfi.serverAnchor, i));
         const t0 = performance.now();
         await new Deno.Command("/bin/true", { stdin: "null", stdout: "null", stderr: "null" }).output();
-        local.push(performance.now() - t0);
+        times.local.push(performance.now() - t0);
+        // Circuit's own share: two calls to B through A, with no process (mkchan, then get).
+        const t1 = performance.now();
+        const anchor = client.walk(`${b.serverAnchor}/bench/rtc${i}`);
+        await anchor.makeChan(1);
+        await anchor.get();
+        times.noExec.push(performance.now() - t1);
+        await anchor.scrub();
       }
+      const [ffi, setsid, local] = [times.ffi, times.setsid, times.local].map(median);
+      row("remote process round trip (median)", `${ffi.toFixed(3)} ms`, "< 1.2 ms");
+      row(
+        "remote process round trip, setsid(1) route (no --allow-ffi) (median)",
+        `${setsid.toFixed(3)} ms`,
+        "reference",
+      );
       row(
         "local Deno.Command spawn of /bin/true until its exit (median)",
-        `${median(local).toFixed(3)} ms`,
+        `${local.toFixed(3)} ms`,
+        "reference",
+      );
+      row("round trip ratio remote/local spawn", `${(ffi / local).toFixed(2)}`, "<= 1.25");
+      row(
+        "two calls to the same remote server without a process (mkchan + get) (median)",
+        `${median(times.noExec).toFixed(3)} ms`,
+        "reference",
+      );
+      row(
+        "round trip ratio, setsid(1) route, remote/local spawn",
+        `${(setsid / local).toFixed(2)}`,
         "reference",
       );
     }
@@ -120,13 +156,16 @@ async function benchCore() {
       );
     }
 
-    // 3. Process stdout throughput to a client vs a local Deno.Command.
+    // 3. Process stdout throughput to a client vs a local Deno.Command; the client dialed to the
+    // process's server, which reads the pipe through FFI-made pipes (A) or Deno.Command's (noFfi).
+    await using fallbackClient = await dial(noFfi.url);
     {
       const size = Math.round(50_000_000 * Math.min(1, SCALE));
       const args = (n: number) => ["-c", String(n), "/dev/zero"];
-      const viaCircuit = async (n: number, i: number) => {
+      const viaCircuit = async (n: number, i: number, fallback = false) => {
         const t0 = performance.now();
-        const p = await client.walk(`${a.serverAnchor}/bench/out${i}`).makeProc({
+        const via = fallback ? fallbackClient : client;
+        const p = await via.walk(`${(fallback ? noFfi : a).serverAnchor}/bench/out${i}`).makeProc({
           path: "/usr/bin/head",
           args: args(n),
           scrub: true,
@@ -162,21 +201,33 @@ async function benchCore() {
       // Warm-up (JIT, and TCP's receive-window autotuning on the client's connection, which
       // takes a few runs to open up), then five interleaved rounds; medians are reported (a run
       // varies by up to 2× here, with the pages the kernel must fault in for the client's chunks).
-      for (let i = 1; i <= 3; i++) await viaCircuit(size, -i);
+      for (let i = 1; i <= 3; i++) {
+        await viaCircuit(size, -i);
+        await viaCircuit(size, -i, true);
+      }
       await local(size, false);
       await local(size, true);
-      const rates: { circuit: number[]; plain: number[]; byob: number[] } = {
+      const rates: { circuit: number[]; fallback: number[]; plain: number[]; byob: number[] } = {
         circuit: [],
+        fallback: [],
         plain: [],
         byob: [],
       };
       for (let i = 0; i < 5; i++) {
         rates.circuit.push(await viaCircuit(size, i));
+        rates.fallback.push(await viaCircuit(size, i, true));
         rates.plain.push(await local(size, false));
         rates.byob.push(await local(size, true));
       }
       const [mbps, plainMbps, byobMbps] = [rates.circuit, rates.plain, rates.byob].map(median);
       row("process stdout to a client (median of 5)", `${mbps.toFixed(0)} MB/s`, ">= 500 MB/s");
+      const fallbackMbps = median(rates.fallback);
+      row(
+        "process stdout, setsid(1) route's Deno.Command pipes (median of 5)",
+        `${fallbackMbps.toFixed(0)} MB/s`,
+        "reference",
+      );
+      row("stdout ratio FFI pipes/Deno.Command pipes", `${(mbps / fallbackMbps).toFixed(2)}`, ">= 0.95");
       row(
         "local Deno.Command stdout, default reader (same process)",
         `${plainMbps.toFixed(0)} MB/s`,
@@ -270,7 +321,7 @@ async function benchCore() {
       await idle.status;
     }
   } finally {
-    await Promise.all([a.stop(), b.stop(), c.stop()]);
+    await Promise.all([a.stop(), b.stop(), c.stop(), noFfi.stop()]);
     await Deno.remove(dir, { recursive: true });
   }
 }

@@ -281,9 +281,18 @@ export class TestServer {
   }
 
   /** Starts `circuit start -a 127.0.0.1:0 -var <dir> <extra>` and waits for its URL. */
-  static start(dir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<TestServer> {
+  static start(
+    dir: string,
+    extra: string[] = [],
+    env: Record<string, string> = {},
+    permissions: string[] = PERMISSIONS,
+  ): Promise<TestServer> {
     const varDir = `${dir}/var-${crypto.randomUUID().slice(0, 8)}`;
-    return TestServer.startWith(["-a", "127.0.0.1:0", "-var", varDir, ...extra], { env, varDir });
+    return TestServer.startWith(["-a", "127.0.0.1:0", "-var", varDir, ...extra], {
+      env,
+      varDir,
+      permissions,
+    });
   }
 
   /**
@@ -298,10 +307,10 @@ export class TestServer {
    */
   static async startWith(
     args: string[],
-    opts: { env?: Record<string, string>; varDir?: string } = {},
+    opts: { env?: Record<string, string>; varDir?: string; permissions?: string[] } = {},
   ): Promise<TestServer> {
     const child = new Deno.Command("deno", {
-      args: ["run", ...PERMISSIONS, CLI, "start", ...args],
+      args: ["run", ...(opts.permissions ?? PERMISSIONS), CLI, "start", ...args],
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

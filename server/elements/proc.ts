@@ -12,6 +12,7 @@ import { PipeSink } from "./pipe_sink.ts";
 import { describeSignal, parseSignal } from "../signals.ts";
 import type { ByteSink } from "../../wire/streams.ts";
 import type { Element, ElementContext } from "./element.ts";
+import { type Child, execReason, spawnChild } from "../spawn/spawn.ts";
 
 /** A process's life stage as `peek` reports it. */
 export type ProcPhase = "running" | "exited" | "signaled" | "unknown";
@@ -85,9 +86,9 @@ export class ProcElement implements Element {
   private constructor(cmd: Cmd, ctx: ElementContext) {
     this.#cmd = cmd;
     this.#ctx = ctx;
-    let child: Deno.ChildProcess;
+    let child: Child;
     try {
-      child = _spawn(cmd);
+      child = spawnChild(cmd);
     } catch (err) {
       // Nothing will ever read: writes fail with `broken pipe`, closing without data is fine.
       this.stdin = new PipeSink(new WritableStream());
@@ -95,7 +96,7 @@ export class ProcElement implements Element {
       this.#pid = null;
       this.#phase = "unknown";
       this.#exit = {
-        Body: `exec error: ${cmd.Path}: ${_execReason(err, cmd.Dir)}`,
+        Body: `exec error: ${cmd.Path}: ${execReason(err, cmd.Dir)}`,
         Code: null,
         Signal: null,
       };
@@ -109,7 +110,7 @@ export class ProcElement implements Element {
     }
     this.#pid = child.pid;
     this.#phase = "running";
-    this.started = _setsid() === null ? Promise.resolve() : _leadsGroup(child.pid);
+    this.started = child.started;
     this.stdin = new PipeSink(child.stdin);
     // Awaiting the status reaps the child, so no process of ours is ever left a zombie.
     const exited = child.status.then((status) => this.#exited(status));
@@ -326,135 +327,4 @@ export class ProcElement implements Element {
     this.#waiters.resolveAll(final);
     if (this.#cmd.Scrub && !this.#scrubbed) this.#ctx.detachSelf();
   }
-}
-
-// No PATH search (SPEC §7.2): a bare name is made a relative path, which Deno resolves against
-// the child's working directory (Dir, or the server's).
-function _executable(cmd: Cmd): string {
-  return cmd.Path.includes("/") ? cmd.Path : `./${cmd.Path}`;
-}
-
-/**
- * `setsid(1)`, where the OS has it. Started by posix_spawn from a child that is not a group
- * leader, it calls setsid() and execs the program in place: same PID, and the program leads its
- * own session and process group (PGID = PID). Deno's `detached: true` gets the same, but must
- * fork() the whole server to do it, which costs the server's page tables: ~15 ms per process on
- * a server of 50 MB instead of ~1 ms.
- */
-let _setsidPath: string | null | undefined;
-
-// Looked up on first use, not at import: the CLI's client commands load this module too.
-function _setsid(): string | null {
-  if (_setsidPath === undefined) _setsidPath = _findSetsid();
-  return _setsidPath;
-}
-
-function _findSetsid(): string | null {
-  if (Deno.build.os !== "linux") return null;
-  for (const path of ["/usr/bin/setsid", "/bin/setsid"]) {
-    try {
-      if (Deno.statSync(path).isFile) return path;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
-// Starts the child in its own process group, so `scrub -kill` and server shutdown can signal
-// the whole group.
-function _spawn(cmd: Cmd): Deno.ChildProcess {
-  const exe = _executable(cmd);
-  const options = _options(cmd);
-  const setsid = _setsid();
-  if (setsid === null) return new Deno.Command(exe, { ...options, detached: true }).spawn();
-  // setsid(1) would report an exec failure as its own exit status, so check first what the
-  // kernel would refuse (a missing working directory is left to the spawn, which names it).
-  if (cmd.Dir === "" || _exists(cmd.Dir)) {
-    _checkExecutable(exe.startsWith("/") ? exe : `${cmd.Dir || "."}/${exe}`);
-  }
-  return new Deno.Command(setsid, { ...options, args: [exe, ...cmd.Args] }).spawn();
-}
-
-/** How long to wait for setsid(1) to make the child a group leader: a few exec times. */
-const _GROUP_WAIT_MS = 200;
-
-// Waits until /proc says the process leads its group (setsid(1) has run), or it is gone.
-async function _leadsGroup(pid: number): Promise<void> {
-  const deadline = Date.now() + _GROUP_WAIT_MS;
-  while (Date.now() < deadline) {
-    let stat: string;
-    try {
-      stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    } catch {
-      return;
-    }
-    // After "(comm) ": state, ppid, pgrp, …
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(fields[2]) === pid || fields[0] === "Z") return;
-    await new Promise((r) => setTimeout(r, 0));
-  }
-}
-
-function _exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-// Throws, in the form of a failed spawn, what exec(2) would say of `path`.
-function _checkExecutable(path: string): void {
-  let info: Deno.FileInfo;
-  try {
-    info = Deno.statSync(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new Error("No such file or directory (os error 2)");
-    throw err;
-  }
-  if (!info.isFile || info.mode === null || (info.mode & 0o111) === 0) {
-    throw new Error("Permission denied (os error 13)");
-  }
-}
-
-function _options(cmd: Cmd): Deno.CommandOptions {
-  const options: Deno.CommandOptions = {
-    args: cmd.Args,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  };
-  if (cmd.Dir !== "") options.cwd = cmd.Dir;
-  // Env null: pass nothing, so the child inherits without the server reading its environment.
-  if (cmd.Env !== null) {
-    options.clearEnv = true;
-    options.env = _envRecord(cmd.Env);
-  }
-  return options;
-}
-
-// `K=V` entries to a record; later entries win, as in Go's os/exec. An entry without `=` cannot
-// be expressed through Deno.Command and is dropped.
-function _envRecord(env: string[]): Record<string, string> {
-  const record: Record<string, string> = {};
-  for (const entry of env) {
-    const eq = entry.indexOf("=");
-    if (eq > 0) record[entry.slice(0, eq)] = entry.slice(eq + 1);
-  }
-  return record;
-}
-
-// The OS's reason for a failed spawn, lower case as in Go's error texts. Deno reports e.g.
-// "Failed to spawn '/no/such': No such file or directory (os error 2)" and, for a bad working
-// directory, "Failed to spawn '/bin/true': No such cwd '/no/dir'".
-function _execReason(err: unknown, dir: string): string {
-  const message = err instanceof Error ? err.message : String(err);
-  if (/No such cwd/.test(message)) return `chdir ${dir}: no such file or directory`;
-  const os = /(?:^|: )([^:']+) \(os error \d+\)$/.exec(message);
-  if (os !== null) return os[1].toLowerCase();
-  if (err instanceof Deno.errors.NotFound) return "no such file or directory";
-  if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
-  return message.toLowerCase();
 }
