@@ -62,6 +62,12 @@ export const COMMANDS: readonly CommandDef[] = [
         usage: "UDP multicast discovery on this IPv4 group (env CIRCUIT_DISCOVER)",
       },
       { names: ["docker"], type: "bool", usage: "enable docker elements (engine from DOCKER_HOST)" },
+      {
+        names: ["policy"],
+        type: "string",
+        value: "file",
+        usage: "authorization policy (JSON); reloaded on SIGHUP",
+      },
     ],
     dials: false,
     arity: [0, 0],

@@ -37,6 +37,7 @@ export async function start(inv: Invocation): Promise<number> {
     hmac: _flagOrEnv(strings.get("hmac"), "CIRCUIT_HMAC"),
     discover: _flagOrEnv(strings.get("discover"), "CIRCUIT_DISCOVER"),
     docker: bools.has("docker"),
+    policy: strings.get("policy") || undefined,
   });
 }
 

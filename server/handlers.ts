@@ -25,6 +25,8 @@ export interface LocalContext {
   record(op: string, fields: Record<string, unknown>): void;
   /** Learns of every process started, attached or not, so shutdown can stop them all. */
   adoptChild(proc: ProcElement): void;
+  /** Whether a listing may show `path` (absent: everything; set under a policy, SPEC §10.5). */
+  visible?: (path: string) => boolean;
   /** Creates the kinds that need daemon resources (dns, docker, subscriptions). */
   makeSpecial(kind: string, arg: unknown, ctx: ElementContext): Promise<Element> | null;
 }
@@ -76,8 +78,10 @@ export async function serveLocal(
     return e;
   };
   switch (call.op) {
-    case "ls":
-      return call.reply(ctx.ns.list(names, args.Recursive === true, args.PostOrder === true));
+    case "ls": {
+      const entries = ctx.ns.list(names, args.Recursive === true, args.PostOrder === true);
+      return call.reply(ctx.visible ? entries.filter((e) => ctx.visible!(e.Path)) : entries);
+    }
     case "peek": {
       const e = target();
       return call.reply(e ? await e.peek() : null);

@@ -12,6 +12,9 @@ import { Discovery } from "./discovery/multicast.ts";
 import { DockerEngine } from "./docker/engine.ts";
 import { log } from "./log.ts";
 import { OpsLog } from "./ops_log.ts";
+import { loadPolicy } from "./policy/load.ts";
+import type { Policy } from "./policy/policy.ts";
+import { serverIdentity } from "../wire/identity.ts";
 import { CircuitServer } from "./server.ts";
 import { defaultVarDir, lockVarDir } from "./var_dir.ts";
 
@@ -27,6 +30,8 @@ export interface StartOptions {
   hmac?: string;
   discover?: string;
   docker: boolean;
+  /** `-policy`: authorization policy file (SPEC §10.5). */
+  policy?: string;
 }
 
 const _encoder = new TextEncoder();
@@ -57,7 +62,9 @@ export async function runServer(opts: StartOptions): Promise<number> {
   let key: Uint8Array | undefined;
   let listenAt;
   let docker: DockerEngine | undefined;
+  let policy: Policy | null = null;
   try {
+    if (opts.policy !== undefined) policy = await loadPolicy(opts.policy);
     if (opts.join !== undefined) parseCircuitUrl(opts.join);
     if (opts.discover !== undefined) _checkDiscoveryAddress(opts.discover);
     if (opts.hmac !== undefined) {
@@ -114,11 +121,12 @@ export async function runServer(opts: StartOptions): Promise<number> {
     pid: Deno.pid,
     workerId,
   });
-  const opsLog = OpsLog.open(`${varDir}/ops.log`);
+  const opsLog = OpsLog.open(`${varDir}/ops.log`, serverIdentity(workerId).name);
   opsLog.record("start", { Addr: url, ServerID: serverId });
   Deno.stdout.writeSync(_encoder.encode(url + "\n"));
 
-  const server = new CircuitServer({ listener, url, workerId, serverId, key, opsLog, lock, docker });
+  const server = new CircuitServer({ listener, url, workerId, serverId, key, opsLog, lock, docker, policy });
+  if (policy) log(`Enforcing policy ${opts.policy} (${policy.size} rules)`);
   log(`Attaching /${serverId} as server`);
 
   let exitCode: Promise<number> | null = null;
@@ -130,6 +138,10 @@ export async function runServer(opts: StartOptions): Promise<number> {
   const onInt = () => stop("signal SIGINT");
   Deno.addSignalListener("SIGTERM", onTerm);
   Deno.addSignalListener("SIGINT", onInt);
+  const onHup = () => {
+    if (opts.policy !== undefined) void _reloadPolicy(server, opts.policy);
+  };
+  Deno.addSignalListener("SIGHUP", onHup);
 
   if (opts.join !== undefined) {
     log(`Joining ${opts.join}`);
@@ -160,7 +172,19 @@ export async function runServer(opts: StartOptions): Promise<number> {
   const code = await (exitCode ?? server.stopping ?? server.shutdown("listener closed"));
   Deno.removeSignalListener("SIGTERM", onTerm);
   Deno.removeSignalListener("SIGINT", onInt);
+  Deno.removeSignalListener("SIGHUP", onHup);
   return code;
+}
+
+/** SIGHUP: a good file replaces the policy; a broken one keeps the old policy, and says why. */
+async function _reloadPolicy(server: CircuitServer, path: string): Promise<void> {
+  try {
+    const policy = await loadPolicy(path);
+    server.policy = policy;
+    log(`Reloaded policy ${path} (${policy.size} rules)`);
+  } catch (err) {
+    log(`${err instanceof Error ? err.message : err}; keeping the previous policy`);
+  }
 }
 
 async function _joinWithRetry(server: CircuitServer, url: string): Promise<void> {

@@ -27,6 +27,9 @@ import { Namespace } from "./namespace.ts";
 import type { OpsLog } from "./ops_log.ts";
 import { Peers } from "./peers.ts";
 import { CallLimiter, HANDSHAKE_TIMEOUT_MS } from "./limits.ts";
+import { Authorizer, callerOf, forwardedWho } from "./policy/enforce.ts";
+import type { SecurityCounters } from "./policy/counters.ts";
+import type { Policy } from "./policy/policy.ts";
 
 /** Non-blocking operations time out after this, end to end through forwarding (SPEC §4.6). */
 const _CALL_TIMEOUT_MS = 10_000;
@@ -50,6 +53,8 @@ export interface ServerInit {
   opsLog: OpsLog;
   lock: Deno.FsFile;
   docker?: DockerEngine;
+  /** The `-policy` in force at start; null or absent: none (SPEC §10.4). */
+  policy?: Policy | null;
 }
 
 /**
@@ -80,6 +85,12 @@ export class CircuitServer {
   #forwardedTo = new Map<Connection, Set<string>>();
   #shuttingDown: Promise<number> | null = null;
   #local: LocalContext;
+  #authz: Authorizer;
+  /**
+   * The identity whose call is running its synchronous part: scrubs and `suicide` record their
+   * `Who` from here (both detach or stop before their first await).
+   */
+  #actor: string | undefined;
 
   /** Builds the daemon around an open listener; `serve()` starts it. */
   constructor(init: ServerInit) {
@@ -92,8 +103,19 @@ export class CircuitServer {
       stack: () => this.stack(),
     });
     this.#ns = new Namespace(init.serverId, element, (path, kind, auto, kill) => {
-      init.opsLog.record("scrub", { Path: path, Kind: kind, Auto: auto, Kill: kill });
+      init.opsLog.record(
+        "scrub",
+        { Path: path, Kind: kind, Auto: auto, Kill: kill },
+        auto ? undefined : this.#actor,
+      );
     });
+    this.#authz = new Authorizer(init.policy ?? null, {
+      log,
+      record: (op, fields, who) => init.opsLog.record(op, fields, who),
+    });
+    init.opsLog.onRecord = (op) => {
+      if (op === "reject") this.#authz.counters.rejectedPeer();
+    };
     this.#peers = new Peers(init.serverId, init.url, init.key, (call) => this.#dispatch(call));
     this.#membership = new Membership({ Id: init.serverId, Url: init.url }, this.#peers, {
       joined: (id, url) => {
@@ -120,6 +142,20 @@ export class CircuitServer {
         proc.closed.then(() => this.#children.delete(proc));
       },
     };
+  }
+
+  /** Denials and rejected peers, for the metrics endpoint (SPEC §13.4). */
+  get securityCounters(): SecurityCounters {
+    return this.#authz.counters;
+  }
+
+  /** The policy in force (null: none); replaced at SIGHUP. */
+  get policy(): Policy | null {
+    return this.#authz.policy;
+  }
+
+  set policy(p: Policy | null) {
+    this.#authz.policy = p;
   }
 
   /** The membership of this server. */
@@ -244,7 +280,23 @@ export class CircuitServer {
     const [id, ...names] = parts;
     if (id === this.serverId) {
       const holder = `${this.#connKey(call.connection)}:${fromServer ? a.Holder ?? "" : ""}`;
-      return await serveLocal(call, names, holder, this.#local);
+      const who = callerOf(call.connection.identity, a.Who);
+      const checked = this.#authz.policy && this.#authz.check(call.op, a, this.#kindOf(a, names), who);
+      if (checked) await checked;
+      const opsLog = this.#init.opsLog;
+      const ctx: LocalContext = {
+        ...this.#local,
+        record: (op, fields) => opsLog.record(op, fields, who.name),
+        visible: this.#authz.policy ? (path) => this.#authz.visible(who, path) : undefined,
+      };
+      this.#actor = who.name;
+      let served: Promise<void>;
+      try {
+        served = serveLocal(call, names, holder, ctx);
+      } finally {
+        this.#actor = undefined;
+      }
+      return await served;
     }
     const url = this.#membership.urlOf(id);
     if (url === undefined) throw new CircuitError(`unknown server ${id}`);
@@ -263,7 +315,14 @@ export class CircuitServer {
       : call.op === "scrub" || (call.op === "mk" && a.Kind === "docker")
       ? _SLOW_CALL_TIMEOUT_MS
       : _CALL_TIMEOUT_MS;
-    relay(call, { ...a, Holder: this.#connKey(call.connection) }, peer, id, this.#relays, timeout);
+    const who = forwardedWho(call.connection.identity);
+    relay(call, { ...a, Holder: this.#connKey(call.connection), Who: who }, peer, id, this.#relays, timeout);
+  }
+
+  /** The kind of the element a call addresses (by handle or path), for its capability. */
+  #kindOf(a: Record<string, unknown>, names: string[]): string | null {
+    if (typeof a.Eid === "number") return this.#ns.elementByEid(a.Eid, String(a.Path))?.kind ?? null;
+    return this.#ns.elementAt(names)?.element.kind ?? null;
   }
 
   #serveRoot(call: IncomingCall): void {
@@ -351,7 +410,7 @@ export class CircuitServer {
 
   async #shutdown(reason: string): Promise<number> {
     log(`Shutting down (${reason})`);
-    this.#init.opsLog.record("stop", { Reason: reason });
+    this.#init.opsLog.record("stop", { Reason: reason }, this.#actor);
     await this.#membership.leave();
     try {
       this.#init.listener.close();
