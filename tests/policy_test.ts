@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { Policy } from "../server/policy/policy.ts";
 import { compilePattern, matches, matchesBelow, pathElements } from "../server/policy/pattern.ts";
-import { callerOf, capabilityOf, execTarget } from "../server/policy/enforce.ts";
+import { Authorizer, callerOf, capabilityOf, execTarget } from "../server/policy/enforce.ts";
 import { CircuitError } from "../wire/errors.ts";
 
 const alice = { name: "alice", groups: [] };
@@ -193,4 +193,33 @@ Deno.test("execTarget: symlinks resolved, relative paths against Dir, bare names
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("Authorizer: a denial throws the §10.5 message, logs it, records deny with Who, and counts it", async () => {
+  const lines: string[] = [];
+  const records: unknown[] = [];
+  const authz = new Authorizer(
+    Policy.parse(`{"rules": [{"who": ["group:viewers"], "allow": ["read"]},
+      {"who": ["alice"], "allow": ["proc"], "exec": ["/no/such/dir/*"]}]}`),
+    { log: (m) => lines.push(m), record: (op, fields, who) => records.push({ op, who, ...fields }) },
+  );
+  authz.check("peek", { Path: "/X1/c" }, "chan", bob);
+  authz.check("ls", { Path: "/X1" }, null, mallory);
+  assert.throws(
+    () => authz.check("send", { Path: "/X1/c" }, "chan", bob),
+    new CircuitError("permission denied: bob may not chan /X1/c"),
+  );
+  await assert.rejects(
+    async () =>
+      await authz.check("mk", { Path: "/X1/p", Kind: "proc", Arg: { Path: "/bin/true" } }, null, alice),
+    new CircuitError(`permission denied: alice may not proc /X1/p (${await Deno.realPath("/bin/true")})`),
+  );
+  assert.deepEqual(lines, ["permission denied: bob may not chan /X1/c", lines[1]]);
+  assert.deepEqual(records[0], { op: "deny", who: "bob", Capability: "chan", Path: "/X1/c" });
+  assert.equal(authz.counters.deniedTotal.get("chan"), 1);
+  assert.equal(authz.counters.deniedTotal.get("proc"), 1);
+  assert.equal(authz.counters.deniedTotal.get("read"), 0);
+  authz.policy = null;
+  authz.check("send", { Path: "/X1/c" }, "chan", bob);
+  assert.equal(authz.visible(mallory, "/X1/secret"), true, "no policy: everything is listed");
 });
