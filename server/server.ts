@@ -281,8 +281,7 @@ export class CircuitServer {
     if (id === this.serverId) {
       const holder = `${this.#connKey(call.connection)}:${fromServer ? a.Holder ?? "" : ""}`;
       const who = callerOf(call.connection.identity, a.Who);
-      const checked = this.#authz.policy && this.#authz.check(call.op, a, this.#kindOf(a, names), who);
-      if (checked) await checked;
+      if (this.#authz.policy) this.#authz.check(call.op, a, this.#kindOf(a, names), who);
       const opsLog = this.#init.opsLog;
       const ctx: LocalContext = {
         ...this.#local,

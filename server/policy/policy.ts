@@ -15,6 +15,13 @@ export const CAPABILITIES = ["read", "proc", "chan", "subscribe", "dns", "docker
 /** One capability. */
 export type Capability = typeof CAPABILITIES[number];
 
+/**
+ * Decisions remembered per policy: channel traffic asks the same question once per message. The
+ * bound keeps a caller who walks many distinct paths from growing it without limit; past it the
+ * memory starts over (cheap, and the next questions fill it again).
+ */
+const _MEMO_LIMIT = 10_000;
+
 /** Credential names (SPEC §10.5), and so the names a rule's `who` can give. */
 const _NAME = /^[a-z0-9._-]{1,64}$/;
 
@@ -56,6 +63,7 @@ export function isPrivileged(who: Identity): boolean {
 export class Policy {
   readonly #rules: _Rule[];
   readonly #revoked: Set<string>;
+  #memo = new Map<string, string | null>();
 
   private constructor(rules: _Rule[], revoked: Set<string>) {
     this.#rules = rules;
@@ -97,6 +105,18 @@ export class Policy {
    */
   denial(who: Identity, cap: Capability, path: string, target?: ExecTarget): string | null {
     if (isPrivileged(who)) return null;
+    if (target !== undefined) return this.#decide(who, cap, path, target);
+    const key = `${who.name}\0${who.groups.join("\0")}\0\0${cap}\0${path}`;
+    let why = this.#memo.get(key);
+    if (why === undefined) {
+      why = this.#decide(who, cap, path);
+      if (this.#memo.size >= _MEMO_LIMIT) this.#memo.clear();
+      this.#memo.set(key, why);
+    }
+    return why;
+  }
+
+  #decide(who: Identity, cap: Capability, path: string, target?: ExecTarget): string | null {
     const names = pathElements(path);
     let why = "";
     for (const r of this.#rules) {
