@@ -138,10 +138,10 @@ export async function runServer(opts: StartOptions): Promise<number> {
   const onInt = () => stop("signal SIGINT");
   Deno.addSignalListener("SIGTERM", onTerm);
   Deno.addSignalListener("SIGINT", onInt);
-  const onHup = () => {
-    if (opts.policy !== undefined) void _reloadPolicy(server, opts.policy);
-  };
-  Deno.addSignalListener("SIGHUP", onHup);
+  // Only with a policy: without one, SIGHUP keeps its default (a closed terminal stops the server).
+  const policyFile = opts.policy;
+  const onHup = () => void _reloadPolicy(server, policyFile!);
+  if (policyFile !== undefined) Deno.addSignalListener("SIGHUP", onHup);
 
   if (opts.join !== undefined) {
     log(`Joining ${opts.join}`);
@@ -172,7 +172,7 @@ export async function runServer(opts: StartOptions): Promise<number> {
   const code = await (exitCode ?? server.stopping ?? server.shutdown("listener closed"));
   Deno.removeSignalListener("SIGTERM", onTerm);
   Deno.removeSignalListener("SIGINT", onInt);
-  Deno.removeSignalListener("SIGHUP", onHup);
+  if (policyFile !== undefined) Deno.removeSignalListener("SIGHUP", onHup);
   return code;
 }
 

@@ -67,6 +67,10 @@ Deno.test("a viewer can ls and peek; every write fails with the §10.5 message a
     const X = s.serverAnchor;
     try {
       ok(await on("mkchan", [`${X}/c`, "1"]), "mkchan while allowed");
+      ok(await on("mkchan", [`${X}/gone`, "0"]), "mkchan to scrub");
+      ok(await on("scrub", [`${X}/gone`]), "scrub while allowed");
+      const scrubbed = (await s.opsLog()).find((r) => r.Op === "scrub");
+      assert.equal(scrubbed?.Who, "anonymous", "a scrub is recorded with its caller");
       ok(await mkproc(s, `${X}/p`, { Path: "/bin/sleep", Args: ["100"] }), "mkproc while allowed");
       await writePolicy(file, { rules: [{ who: ["anonymous"], allow: ["read"] }] });
       await hup(s, 1);

@@ -11,8 +11,8 @@
 export interface Pattern {
   /** The text as written, for messages. */
   readonly text: string;
-  /** One matcher per element: a literal, or a RegExp for elements with `*`. */
-  readonly parts: readonly (string | RegExp)[];
+  /** One matcher per element: a literal, null for a lone `*` (any element), or a RegExp for other globs. */
+  readonly parts: readonly (string | RegExp | null)[];
   /** Whether the pattern ended in `/...`. */
   readonly deep: boolean;
 }
@@ -40,14 +40,15 @@ export function compilePattern(text: string): Pattern {
       throw new Error(`pattern ${JSON.stringify(text)}: ${e} is allowed only as the last element "/..."`);
     }
     if (!e.includes("*")) return e;
+    if (e === "*") return null;
     const body = e.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*");
     return new RegExp(`^${body}$`, "s");
   });
   return { text, parts, deep };
 }
 
-function _element(p: string | RegExp, name: string): boolean {
-  return typeof p === "string" ? p === name : p.test(name);
+function _element(p: string | RegExp | null, name: string): boolean {
+  return p === null || (typeof p === "string" ? p === name : p.test(name));
 }
 
 /** Whether the path given by its elements matches `pattern`. */
