@@ -99,6 +99,7 @@ Deno.test("a viewer can ls and peek; every write fails with the §10.5 message a
         [["scrub", `${X}/p`], "proc", `${X}/p`],
         [["mk@join", `${X}/j`], "subscribe", `${X}/j`],
         [["mkdns", `${X}/n`, "127.0.0.1:0"], "dns", `${X}/n`],
+        [["mkdkr", `${X}/k`], "docker", `${X}/k`, '{"Image": "alpine", "Args": ["true"]}'],
         [["stk", X], "admin", X],
         [["suicide", X], "admin", X],
         [["join", X, s.url], "admin", X],
