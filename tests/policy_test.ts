@@ -9,6 +9,7 @@ import { Policy } from "../server/policy/policy.ts";
 import { compilePattern, matches, matchesBelow, pathElements } from "../server/policy/pattern.ts";
 import { Authorizer, callerOf, capabilityOf, execTarget } from "../server/policy/enforce.ts";
 import { CircuitError } from "../wire/errors.ts";
+import { OpsLog } from "../server/ops_log.ts";
 
 const alice = { name: "alice", groups: [] };
 const bob = { name: "bob", groups: ["viewers"] };
@@ -221,4 +222,23 @@ Deno.test("Authorizer: a denial throws the §10.5 message, logs it, records deny
   authz.policy = null;
   authz.check("send", { Path: "/X1/c" }, "chan", bob);
   assert.equal(authz.visible(mallory, "/X1/secret"), true, "no policy: everything is listed");
+});
+
+Deno.test("ops log: Who follows Op on every record, the server's own identity by default; rejects reach the counter hook", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "circuit-opslog-" });
+  try {
+    const log = OpsLog.open(`${dir}/ops.log`, "server:Q0123456789abcdef");
+    const seen: string[] = [];
+    log.onRecord = (op) => seen.push(op);
+    log.record("start", { Addr: "circuit://x", ServerID: "X1" });
+    log.record("make", { Path: "/X1/c", Kind: "chan", Arg: "0" }, "bob");
+    log.record("reject", { Peer: "127.0.0.1:1", Reason: "key mismatch" });
+    log.close();
+    const recs = (await Deno.readTextFile(`${dir}/ops.log`)).trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(recs.map((r) => Object.keys(r).slice(0, 3)), Array(3).fill(["Time", "Op", "Who"]));
+    assert.deepEqual(recs.map((r) => r.Who), ["server:Q0123456789abcdef", "bob", "server:Q0123456789abcdef"]);
+    assert.deepEqual(seen, ["start", "make", "reject"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
