@@ -82,6 +82,12 @@ export const COMMANDS: readonly CommandDef[] = [
         usage: "a tag for selectors (repeatable; key [a-z0-9._-]{1,32})",
         repeat: true,
       },
+      {
+        names: ["policy"],
+        type: "string",
+        value: "file",
+        usage: "authorization policy (JSON); reloaded on SIGHUP",
+      },
     ],
     dials: false,
     arity: [0, 0],

@@ -42,6 +42,7 @@ export async function start(inv: Invocation): Promise<number> {
     // Given empty, like -hmac "", it is off.
     metrics: strings.get("metrics") || undefined,
     tags,
+    policy: strings.get("policy") || undefined,
   });
 }
 

@@ -91,6 +91,7 @@ function _observerNs(): number {
     health: () => 0,
     connections: () => ({ client: 0, peer: 0 }),
     elementKinds: () => [],
+    security: () => ({ deniedTotal: new Map(), rejectedPeersTotal: 0 }),
   });
   const ops = ["peek", "mk", "wait", "send", "recv"];
   const n = 2_000_000;

@@ -29,6 +29,8 @@ export interface LocalContext {
   record(op: string, fields: Record<string, unknown>): void;
   /** What creating elements needs from the daemon. */
   readonly resources: ElementResources;
+  /** Whether a listing may show `path` (absent: everything; set under a policy, SPEC §10.5). */
+  visible?: (path: string) => boolean;
 }
 
 /** A process or a container: the elements with standard streams. */
@@ -78,8 +80,10 @@ export async function serveLocal(
     return e;
   };
   switch (call.op) {
-    case "ls":
-      return call.reply(ctx.ns.list(names, args.Recursive === true, args.PostOrder === true));
+    case "ls": {
+      const entries = ctx.ns.list(names, args.Recursive === true, args.PostOrder === true);
+      return call.reply(ctx.visible ? entries.filter((e) => ctx.visible!(e.Path)) : entries);
+    }
     case "peek": {
       const e = target();
       return call.reply(e ? await e.peek() : null);
@@ -140,8 +144,10 @@ export async function serveLocal(
       if (!_isStreaming(e)) throw new CircuitError("anchor is not a process or a docker container");
       return call.reply(await e.wait(call.signal));
     }
-    case "ps":
-      return call.reply(await psRows(ctx.ns, names));
+    case "ps": {
+      const rows = await psRows(ctx.ns, names);
+      return call.reply(ctx.visible ? rows.filter((r) => ctx.visible!(r.Anchor)) : rows);
+    }
     case "signal": {
       const e = streaming();
       // A run signals the whole group (SPEC §15.2): a shell's children must hear Ctrl-C too.

@@ -13,6 +13,9 @@ import { DockerEngine } from "./docker/engine.ts";
 import { log } from "./log.ts";
 import { type MetricsEndpoint, serveMetrics } from "./metrics/endpoint.ts";
 import { OpsLog } from "./ops_log.ts";
+import { loadPolicy } from "./policy/load.ts";
+import type { Policy } from "./policy/policy.ts";
+import { serverIdentity } from "../wire/identity.ts";
 import { CircuitServer } from "./server.ts";
 import { defaultVarDir, lockVarDir } from "./var_dir.ts";
 
@@ -32,6 +35,8 @@ export interface StartOptions {
   metrics?: string;
   /** `-tag KEY=VALUE` pairs, already checked (SPEC §15.1). */
   tags?: Record<string, string>;
+  /** `-policy`: authorization policy file (SPEC §10.5). */
+  policy?: string;
 }
 
 const _encoder = new TextEncoder();
@@ -63,7 +68,9 @@ export async function runServer(opts: StartOptions): Promise<number> {
   let listenAt;
   let docker: DockerEngine | undefined;
   let metricsAt;
+  let policy: Policy | null = null;
   try {
+    if (opts.policy !== undefined) policy = await loadPolicy(opts.policy);
     if (opts.join !== undefined) parseCircuitUrl(opts.join);
     if (opts.discover !== undefined) _checkDiscoveryAddress(opts.discover);
     if (opts.hmac !== undefined) {
@@ -146,7 +153,7 @@ export async function runServer(opts: StartOptions): Promise<number> {
     pid: Deno.pid,
     workerId,
   });
-  const opsLog = OpsLog.open(`${varDir}/ops.log`);
+  const opsLog = OpsLog.open(`${varDir}/ops.log`, serverIdentity(workerId).name);
   opsLog.record("start", { Addr: url, ServerID: serverId });
   Deno.stdout.writeSync(_encoder.encode(url + "\n"));
 
@@ -162,8 +169,10 @@ export async function runServer(opts: StartOptions): Promise<number> {
     metrics: metrics !== undefined,
     host: _hostname(),
     tags: opts.tags,
+    policy,
   });
   metricsText = () => server.metricsText();
+  if (policy) log(`Enforcing policy ${opts.policy} (${policy.size} rules)`);
   log(`Attaching /${serverId} as server`);
   if (metrics) {
     log(`Serving metrics on http://${_hostPort(metrics.addr.hostname, metrics.addr.port)}/metrics`);
@@ -178,6 +187,10 @@ export async function runServer(opts: StartOptions): Promise<number> {
   const onInt = () => stop("signal SIGINT");
   Deno.addSignalListener("SIGTERM", onTerm);
   Deno.addSignalListener("SIGINT", onInt);
+  // Only with a policy: without one, SIGHUP keeps its default (a closed terminal stops the server).
+  const policyFile = opts.policy;
+  const onHup = () => void _reloadPolicy(server, policyFile!);
+  if (policyFile !== undefined) Deno.addSignalListener("SIGHUP", onHup);
 
   if (opts.join !== undefined) {
     log(`Joining ${opts.join}`);
@@ -209,7 +222,19 @@ export async function runServer(opts: StartOptions): Promise<number> {
   Deno.removeSignalListener("SIGTERM", onTerm);
   Deno.removeSignalListener("SIGINT", onInt);
   await metrics?.close();
+  if (policyFile !== undefined) Deno.removeSignalListener("SIGHUP", onHup);
   return code;
+}
+
+/** SIGHUP: a good file replaces the policy; a broken one keeps the old policy, and says why. */
+async function _reloadPolicy(server: CircuitServer, path: string): Promise<void> {
+  try {
+    const policy = await loadPolicy(path);
+    server.policy = policy;
+    log(`Reloaded policy ${path} (${policy.size} rules)`);
+  } catch (err) {
+    log(`${err instanceof Error ? err.message : err}; keeping the previous policy`);
+  }
 }
 
 async function _joinWithRetry(server: CircuitServer, url: string): Promise<void> {

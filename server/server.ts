@@ -26,6 +26,9 @@ import type { OpsLog } from "./ops_log.ts";
 import { Peers } from "./peers.ts";
 import { CallLimiter, HANDSHAKE_TIMEOUT_MS } from "./limits.ts";
 import { CALL_TIMEOUT_MS, timeoutOf } from "../wire/timeouts.ts";
+import { Authorizer, callerOf, forwardedWho } from "./policy/enforce.ts";
+import type { SecurityCounters } from "./policy/counters.ts";
+import type { Policy } from "./policy/policy.ts";
 
 /** Child process groups get this long after SIGTERM before SIGKILL at shutdown (SPEC §3.5). */
 const _SHUTDOWN_GRACE_MS = 5_000;
@@ -45,6 +48,8 @@ export interface ServerInit {
   /** The OS host name and `-tag` pairs this server announces (SPEC §15.1). */
   host?: string;
   tags?: Record<string, string>;
+  /** The `-policy` in force at start; null or absent: none (SPEC §10.4). */
+  policy?: Policy | null;
 }
 
 /**
@@ -78,6 +83,12 @@ export class CircuitServer {
   #forced = false;
   #local: LocalContext;
   #metrics: ServerMetrics | null = null;
+  #authz: Authorizer;
+  /**
+   * The identity whose call is running its synchronous part: scrubs and `suicide` record their
+   * `Who` from here (both detach or stop before their first await).
+   */
+  #actor: string | undefined;
 
   /** Builds the daemon around an open listener; `serve()` starts it. */
   constructor(init: ServerInit) {
@@ -97,8 +108,19 @@ export class CircuitServer {
       init.tags ?? {},
     );
     this.#ns = new Namespace(init.serverId, element, (path, kind, auto, kill) => {
-      init.opsLog.record("scrub", { Path: path, Kind: kind, Auto: auto, Kill: kill });
+      init.opsLog.record(
+        "scrub",
+        { Path: path, Kind: kind, Auto: auto, Kill: kill },
+        auto ? undefined : this.#actor,
+      );
     });
+    this.#authz = new Authorizer(init.policy ?? null, {
+      log,
+      record: (op, fields, who) => init.opsLog.record(op, fields, who),
+    });
+    init.opsLog.onRecord = (op) => {
+      if (op === "reject") this.#authz.counters.rejectedPeer();
+    };
     this.#peers = new Peers(init.serverId, init.url, init.key, (call) => this.#dispatch(call), metrics);
     this.#membership = new Membership({ Id: init.serverId, Url: init.url }, this.#peers, {
       joined: (id, url) => {
@@ -145,12 +167,27 @@ export class CircuitServer {
       health: () => this.#membership.health,
       connections: () => ({ client: this.#clients.size, peer: this.#peers.all().length }),
       elementKinds: () => Array.from(this.#ns.elements(), (e) => e.kind),
+      security: () => this.#authz.counters,
     });
   }
 
   /** The text of `GET /metrics`; empty without `-metrics`. */
   metricsText(): string {
     return this.#metrics?.render() ?? "";
+  }
+
+  /** Denials and rejected peers, for the metrics endpoint (SPEC §13.4). */
+  get securityCounters(): SecurityCounters {
+    return this.#authz.counters;
+  }
+
+  /** The policy in force (null: none); replaced at SIGHUP. */
+  get policy(): Policy | null {
+    return this.#authz.policy;
+  }
+
+  set policy(p: Policy | null) {
+    this.#authz.policy = p;
   }
 
   /** The membership of this server. */
@@ -198,7 +235,6 @@ export class CircuitServer {
         : `handshake failed: ${err instanceof Error ? err.message : err}`;
       log(`rejected peer ${peer}: ${reason}`);
       this.#init.opsLog.record("reject", { Peer: peer, Reason: reason });
-      this.#metrics?.rejectedPeer();
       transport.close();
       return;
     } finally {
@@ -277,7 +313,22 @@ export class CircuitServer {
     const [id, ...names] = parts;
     if (id === this.serverId) {
       const holder = `${this.#connKey(call.connection)}:${fromServer ? a.Holder ?? "" : ""}`;
-      return await serveLocal(call, names, holder, this.#local);
+      const who = callerOf(call.connection.identity, a.Who);
+      if (this.#authz.policy) this.#authz.check(call.op, a, this.#kindOf(a, names), who);
+      const opsLog = this.#init.opsLog;
+      const ctx: LocalContext = {
+        ...this.#local,
+        record: (op, fields) => opsLog.record(op, fields, who.name),
+        visible: this.#authz.policy ? (path) => this.#authz.visible(who, path) : undefined,
+      };
+      this.#actor = who.name;
+      let served: Promise<void>;
+      try {
+        served = serveLocal(call, names, holder, ctx);
+      } finally {
+        this.#actor = undefined;
+      }
+      return await served;
     }
     const url = this.#membership.urlOf(id);
     if (url === undefined) throw new CircuitError(`unknown server ${id}`);
@@ -292,7 +343,14 @@ export class CircuitServer {
     if (!set) this.#forwardedTo.set(call.connection, set = new Set());
     set.add(id);
     const timeout = timeoutOf(call.op, a.Kind);
-    relay(call, { ...a, Holder: this.#connKey(call.connection) }, peer, id, this.#relays, timeout);
+    const who = forwardedWho(call.connection.identity);
+    relay(call, { ...a, Holder: this.#connKey(call.connection), Who: who }, peer, id, this.#relays, timeout);
+  }
+
+  /** The kind of the element a call addresses (by handle or path), for its capability. */
+  #kindOf(a: Record<string, unknown>, names: string[]): string | null {
+    if (typeof a.Eid === "number") return this.#ns.elementByEid(a.Eid, String(a.Path))?.kind ?? null;
+    return this.#ns.elementAt(names)?.element.kind ?? null;
   }
 
   #serveRoot(call: IncomingCall): void {
@@ -362,7 +420,7 @@ export class CircuitServer {
 
   async #shutdown(reason: string): Promise<number> {
     log(`Shutting down (${reason})`);
-    this.#init.opsLog.record("stop", { Reason: reason });
+    this.#init.opsLog.record("stop", { Reason: reason }, this.#actor);
     await this.#membership.leave();
     try {
       this.#init.listener.close();

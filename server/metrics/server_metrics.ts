@@ -92,6 +92,8 @@ export interface MetricSources {
   connections(): { client: number; peer: number };
   /** Kinds of the elements attached now, one entry per element. */
   elementKinds(): Iterable<string>;
+  /** Operations the policy denied, per capability, and peers refused at the handshake. */
+  security(): { deniedTotal: ReadonlyMap<string, number>; rejectedPeersTotal: number };
 }
 
 interface _OpSeries {
@@ -113,6 +115,7 @@ interface _OpSeries {
  *   health: () => 0,
  *   connections: () => ({ client: 0, peer: 0 }),
  *   elementKinds: () => ["server"],
+ *   security: () => ({ deniedTotal: new Map(), rejectedPeersTotal: 0 }),
  * });
  * m.callEnded("ls", "ok", performance.now());
  * console.log(m.render().includes('circuit_calls_total{op="ls",result="ok"} 1')); // true
@@ -129,9 +132,11 @@ export class ServerMetrics implements CallObserver {
   #denied = new Map<string, Counter>();
   #gossipIn: Counter;
   #gossipOut: Counter;
+  #sources: MetricSources;
 
   /** Registers every metric; `sources` are read at each scrape. */
   constructor(sources: MetricSources) {
+    this.#sources = sources;
     const r = this.#registry;
     r.gauge(
       "circuit_build_info",
@@ -230,17 +235,6 @@ export class ServerMetrics implements CallObserver {
     this.#exits[how].value++;
   }
 
-  /** A peer was refused at the handshake (the `reject` of the operations log). */
-  rejectedPeer(): void {
-    this.#rejected.value++;
-  }
-
-  /** The policy refused an operation needing `capability` (one of {@link CAPABILITIES}). */
-  denied(capability: string): void {
-    const c = this.#denied.get(capability);
-    if (c) c.value++;
-  }
-
   /** Counts the encoded size of a membership message (set as `Membership.meter`). */
   gossip(direction: "in" | "out", message: unknown): void {
     (direction === "in" ? this.#gossipIn : this.#gossipOut).value += encodeShared(message).length;
@@ -248,6 +242,10 @@ export class ServerMetrics implements CallObserver {
 
   /** The text of `GET /metrics`. */
   render(): string {
+    // The policy keeps these counts itself (server/policy/counters.ts); they are copied at scrape time.
+    const security = this.#sources.security();
+    for (const [cap, counter] of this.#denied) counter.value = security.deniedTotal.get(cap) ?? 0;
+    this.#rejected.value = security.rejectedPeersTotal;
     return this.#registry.render();
   }
 }
