@@ -39,3 +39,5 @@ export {
   Subscription,
 } from "./client/handles.ts";
 export { CircuitError, ConnectionError } from "./wire/errors.ts";
+export type { WatchEvent } from "./client/watch.ts";
+export type { TailOptions } from "./client/tail.ts";

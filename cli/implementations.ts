@@ -17,6 +17,9 @@ import * as lsCommand from "./ls.ts";
 import * as procCommands from "./proc.ts";
 import * as serverCommands from "./server.ts";
 import * as startCommand from "./start.ts";
+import * as consoleCommand from "./console/command.ts";
+import * as tailCommand from "./tail.ts";
+import * as watchCommand from "./watch.ts";
 
 /** The implementation of each command, by name. */
 export const IMPLEMENTATIONS: Readonly<Record<string, CommandFn>> = {
@@ -46,4 +49,7 @@ export const IMPLEMENTATIONS: Readonly<Record<string, CommandFn>> = {
   "join": serverCommands.join,
   "suicide": serverCommands.suicide,
   "stk": serverCommands.stk,
+  "watch": watchCommand.watch,
+  "tail": tailCommand.tail,
+  "console": consoleCommand.console,
 };

@@ -37,7 +37,18 @@ export async function start(inv: Invocation): Promise<number> {
     hmac: _flagOrEnv(strings.get("hmac"), "CIRCUIT_HMAC"),
     discover: _flagOrEnv(strings.get("discover"), "CIRCUIT_DISCOVER"),
     docker: bools.has("docker"),
+    tail: _tailBytes(strings.get("tail")),
   });
+}
+
+/** `-tail BYTES`: a non-negative integer. */
+function _tailBytes(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(n)) {
+    throw new UsageError(`invalid -tail ${text}: want a byte count`);
+  }
+  return n;
 }
 
 /** A flag beats its variable; either one empty means off. */

@@ -21,6 +21,7 @@ import {
 } from "./handles.ts";
 import type { HandleInfo } from "../wire/ops.ts";
 import { checkAnchorName, parseAnchorPath } from "../wire/path.ts";
+import { type WatchEvent, watchEvents } from "./watch.ts";
 
 /** `mk` of a container may pull in engine work; it gets longer (SPEC §4.6). */
 const _DOCKER_TIMEOUT_MS = 30_000;
@@ -296,6 +297,19 @@ export class Client implements AsyncDisposable {
   async view(): Promise<Map<string, Anchor>> {
     const members = await this.#conn.call("view", {}, { timeoutMs: CALL_TIMEOUT_MS });
     return new Map(members.map((m) => [m.Id, new Anchor(this.#conn, [m.Id])]));
+  }
+
+  /**
+   * A live feed of changes under `path` (`/...`: the whole cluster), starting with the current
+   * state as `exists` events (SPEC §13.1), until `signal` aborts or the loop breaks.
+   *
+   * @example
+   * ```ts ignore
+   * for await (const ev of client.watch("/...")) console.log(ev.Time, ev.Event, ev.Kind, ev.Path);
+   * ```
+   */
+  watch(path: string, opts: { signal?: AbortSignal } = {}): AsyncIterable<WatchEvent> {
+    return watchEvents(this.#conn, path, opts.signal);
   }
 
   /**

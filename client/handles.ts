@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { openTail, type TailOptions } from "./tail.ts";
 import { camelize } from "./case.ts";
 import type { Connection } from "../wire/connection.ts";
 import type { HandleInfo, Target } from "../wire/ops.ts";
@@ -260,6 +261,19 @@ abstract class _Streaming extends _Handle {
   #output(which: "stdout" | "stderr"): ReadableStream<Uint8Array> {
     // Lazy: merely touching `stdout` must not take the stream's single reader.
     return this._conn.openOutput("read", { ...this._target, Stream: which }, { lazy: true }).stream;
+  }
+
+  /**
+   * The last output held for `tail` (SPEC §13.2), without taking anything from the single
+   * `stdout` reader; with `follow`, new output until the process exits.
+   *
+   * @example
+   * ```ts ignore
+   * console.log(await new Response(proc.tail({ bytes: 1024 })).text());
+   * ```
+   */
+  tail(opts: TailOptions = {}): ReadableStream<Uint8Array> {
+    return openTail(this._conn, this._target, opts);
   }
 
   /**

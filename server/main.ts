@@ -14,6 +14,7 @@ import { log } from "./log.ts";
 import { OpsLog } from "./ops_log.ts";
 import { CircuitServer } from "./server.ts";
 import { defaultVarDir, lockVarDir } from "./var_dir.ts";
+import { setTailCapacity } from "./elements/tail_ring.ts";
 
 /** How often a `-j` target that could not be reached is tried again (SPEC §9.3). */
 const _JOIN_RETRY_MS = 5_000;
@@ -27,6 +28,8 @@ export interface StartOptions {
   hmac?: string;
   discover?: string;
   docker: boolean;
+  /** Bytes of each output stream's ring for `tail` (SPEC §13.2); 0 turns tail off. */
+  tail?: number;
 }
 
 const _encoder = new TextEncoder();
@@ -118,6 +121,7 @@ export async function runServer(opts: StartOptions): Promise<number> {
   opsLog.record("start", { Addr: url, ServerID: serverId });
   Deno.stdout.writeSync(_encoder.encode(url + "\n"));
 
+  if (opts.tail !== undefined) setTailCapacity(opts.tail);
   const server = new CircuitServer({ listener, url, workerId, serverId, key, opsLog, lock, docker });
   log(`Attaching /${serverId} as server`);
 

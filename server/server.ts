@@ -27,6 +27,7 @@ import { Namespace } from "./namespace.ts";
 import type { OpsLog } from "./ops_log.ts";
 import { Peers } from "./peers.ts";
 import { CallLimiter, HANDSHAKE_TIMEOUT_MS } from "./limits.ts";
+import { ChangeFeed } from "./watch/changes.ts";
 
 /** Non-blocking operations time out after this, end to end through forwarding (SPEC §4.6). */
 const _CALL_TIMEOUT_MS = 10_000;
@@ -38,7 +39,7 @@ const _SLOW_CALL_TIMEOUT_MS = 30_000;
 const _SHUTDOWN_GRACE_MS = 5_000;
 
 /** Operations that wait for something to happen have no timeout (SPEC §4.6). */
-const _BLOCKING_OPS = new Set(["recv", "send", "wait", "stdin", "read"]);
+const _BLOCKING_OPS = new Set(["recv", "send", "wait", "stdin", "read", "watch", "tail"]);
 
 /** Everything the daemon is made of, decided before it starts. */
 export interface ServerInit {
@@ -80,12 +81,20 @@ export class CircuitServer {
   #forwardedTo = new Map<Connection, Set<string>>();
   #shuttingDown: Promise<number> | null = null;
   #local: LocalContext;
+  #changes: ChangeFeed;
 
   /** Builds the daemon around an open listener; `serve()` starts it. */
   constructor(init: ServerInit) {
     this.#init = init;
     this.url = init.url;
     this.serverId = init.serverId;
+    this.#changes = new ChangeFeed({
+      selfId: init.serverId,
+      ns: () => this.#ns,
+      members: () => this.#membership.view(),
+      openPeer: async (id, url, signal) =>
+        (await this.#peers.connect(id, url)).openOutput("watch", { Path: `/${id}/...` }, { signal }).stream,
+    });
     const element = new ServerElement(init.url, this.started, {
       join: (url) => this.#membership.join(url),
       suicide: () => void this.shutdown("suicide"),
@@ -93,6 +102,7 @@ export class CircuitServer {
     });
     this.#ns = new Namespace(init.serverId, element, (path, kind, auto, kill) => {
       init.opsLog.record("scrub", { Path: path, Kind: kind, Auto: auto, Kill: kill });
+      this.#changes.scrubbed(path, kind);
     });
     this.#peers = new Peers(init.serverId, init.url, init.key, (call) => this.#dispatch(call));
     this.#membership = new Membership({ Id: init.serverId, Url: init.url }, this.#peers, {
@@ -100,6 +110,7 @@ export class CircuitServer {
         log(`Member joined /${id} ${url}`);
         init.opsLog.record("join", { ServerID: id, Addr: url });
         this.#publish("join", id);
+        this.#changes.member("joined", id);
       },
       left: (id, url) => {
         log(`Member left /${id}`);
@@ -107,12 +118,18 @@ export class CircuitServer {
         this.#relays.failAll(id, "left the cluster");
         this.#peers.get(id)?.close("connection lost");
         this.#publish("leave", id);
+        this.#changes.member("left", id);
       },
+      suspected: (id) => this.#changes.member("suspect", id),
     });
+
     this.#local = {
       ns: this.#ns,
       log,
-      record: (op, fields) => init.opsLog.record(op, fields),
+      record: (op, fields) => {
+        init.opsLog.record(op, fields);
+        if (op === "make") this.#changes.created(String(fields.Path), String(fields.Kind));
+      },
       makeSpecial: (kind, arg, ctx) => this.#makeSpecial(kind, arg, ctx),
       adoptChild: (proc) => {
         if (!proc.running) return;
@@ -240,6 +257,10 @@ export class CircuitServer {
     if (call.op === "view") return call.reply(this.#membership.view());
     if (typeof a.Path !== "string") throw new CircuitError("malformed arguments: Path");
     const { parts } = parseAnchorPath(a.Path);
+    if (call.op === "watch" && (parts.length === 0 || parts[0] === this.serverId)) {
+      if (parts.length === 0 && fromServer) throw new CircuitError("cannot watch the cluster from a server");
+      return await this.#changes.serve(call, a.Path);
+    }
     if (parts.length === 0) return this.#serveRoot(call);
     const [id, ...names] = parts;
     if (id === this.serverId) {
@@ -324,6 +345,7 @@ export class CircuitServer {
       `client connections ${this.#clients.size}`,
       `peer connections ${this.#peers.all().length}`,
       `relayed calls ${this.#relays.size}`,
+      `watchers ${this.#changes.watchers} holding ${this.#changes.held} events`,
       `anchors ${this.#ns.anchorCount()}`,
       ...[...kinds].sort().map(([k, n]) => `  elements ${k} ${n}`),
       "•••",

@@ -7,6 +7,7 @@
  */
 import { CircuitError } from "../../wire/errors.ts";
 import type { AckedReader, AckedSource } from "../streams.ts";
+import { TailRing } from "./tail_ring.ts";
 
 // SPEC §7.2: output is buffered up to 1 MiB per stream before the process blocks on write.
 const DEFAULT_LIMIT = 1 << 20;
@@ -48,6 +49,8 @@ const COMPACT_AFTER = 1024;
 export class OutputBuffer implements AckedSource {
   /** The stream's name, used in error texts (`stdout is being read by another client`). */
   readonly name: "stdout" | "stderr";
+  /** The last output, kept for `tail` whether or not anyone reads the stream (SPEC §13.2). */
+  readonly ring: TailRing = new TailRing();
   readonly #limit: number;
   // Chunks not yet acknowledged; entries before #head are consumed and wait for compaction.
   #chunks: Uint8Array[] = [];
@@ -151,12 +154,14 @@ export class OutputBuffer implements AckedSource {
   }
 
   #push(chunk: Uint8Array): void {
+    this.ring.write(chunk);
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
     this.#wakeReaders();
   }
 
   #end(): void {
+    this.ring.end();
     this.#ended = true;
     this.#wakeReaders();
   }

@@ -104,6 +104,8 @@ const _STRANGER_PUSH_PULL_MS = 1_000;
 export interface MembershipEvents {
   joined(id: string, url: string): void;
   left(id: string, url: string): void;
+  /** A member became suspect (SPEC §13.1 `watch` shows it). */
+  suspected?(id: string, url: string): void;
 }
 
 /**
@@ -394,6 +396,7 @@ export class Membership {
         break;
       case "suspected":
         this.#startSuspicion(u.Id, this.#table.members.get(u.Id)!.inc);
+        this.#events.suspected?.(u.Id, before);
         break;
       case "refreshed":
         clearTimeout(this.#suspicions.get(u.Id));

@@ -1,0 +1,498 @@
+// The circuit console page: state from server-sent events (/events: the cluster's change feed,
+// /output: a process's live output), actions as JSON POSTs to /api/<name>. No framework.
+"use strict";
+
+// Output kept in the page per process view: a fast stream trims the oldest text, never freezes.
+const OUTPUT_CAP_CHARS = 200_000;
+// Timeline entries kept.
+const TIMELINE_CAP = 200;
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  servers: new Map(), // id -> { state, addr, host }
+  nodes: new Map(), // path -> { kind, status }
+  expanded: new Set(),
+  selected: null,
+  timeline: [],
+  dialed: "",
+};
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") e.className = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null) e.setAttribute(k, v);
+  }
+  for (const c of children) if (c !== null && c !== undefined) e.append(c);
+  return e;
+}
+
+async function api(name, body) {
+  const res = await fetch(`/api/${name}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body ?? {}),
+  });
+  const answer = await res.json().catch(() => ({ ok: false, error: `circuit: console: HTTP ${res.status}` }));
+  if (!answer.ok) {
+    showError(answer.error);
+    throw new Error(answer.error);
+  }
+  return answer.value;
+}
+
+function showError(text) {
+  $("error-text").textContent = text;
+  $("error").hidden = false;
+}
+$("error-close").addEventListener("click", () => ($("error").hidden = true));
+
+let renderQueued = false;
+function render() {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => {
+    renderQueued = false;
+    renderServers();
+    renderTree();
+    renderTimeline();
+  });
+}
+
+function shortTime(iso) {
+  return iso ? iso.slice(11, 23) : "";
+}
+
+function renderServers() {
+  const list = $("servers");
+  list.replaceChildren();
+  const ids = [...state.servers.keys()].sort();
+  $("server-count").textContent = String(ids.length);
+  for (const id of ids) {
+    const s = state.servers.get(id);
+    list.append(el(
+      "li",
+      { "data-server": id, class: `server s-row-${s.state}` },
+      el(
+        "div",
+        {},
+        el("span", { class: "id" }, id),
+        el("span", { class: `badge s-${s.state}` }, s.state),
+        id === state.dialed ? el("span", { class: "badge dim" }, "dialed") : null,
+      ),
+      s.host ? el("div", { class: "addr" }, s.host) : null,
+      el("div", { class: "addr" }, s.addr ?? ""),
+    ));
+  }
+}
+
+function renderTimeline() {
+  const list = $("timeline");
+  list.replaceChildren(
+    ...state.timeline.slice(-TIMELINE_CAP).reverse().map((t) =>
+      el(
+        "li",
+        { class: `ev-${t.event}` },
+        el("time", {}, shortTime(t.time)),
+        el("span", {
+          class: `s-${t.event === "joined" ? "alive" : t.event === "suspect" ? "suspect" : "left"}`,
+        }, t.event),
+        " ",
+        t.path,
+      )
+    ),
+  );
+}
+
+function statusText(node) {
+  const st = node.status;
+  if (!st) return null;
+  if (node.kind === "proc") {
+    if (st.phase === "running") return ["running", "s-running"];
+    if (st.phase === "unknown") return ["never started", "s-bad"];
+    if (!st.exit) return ["exited 0", "s-done"];
+    if (st.exit.signal) return [`signalled ${st.exit.signal.replace(/^SIG/, "")}`, "s-bad"];
+    return [`exited ${st.exit.code}`, st.exit.code === 0 ? "s-done" : "s-bad"];
+  }
+  if (node.kind === "docker") return [st.state?.status ?? (st.running ? "running" : "stopped"), "s-done"];
+  if (node.kind === "chan") {
+    return [`${st.pending ?? 0}/${st.cap ?? "?"}${st.closed ? " closed" : ""}`, "s-done"];
+  }
+  return null;
+}
+
+function renderTree() {
+  const tree = $("tree");
+  tree.replaceChildren();
+  $("anchor-count").textContent = String(state.nodes.size);
+  for (const id of [...state.servers.keys()].sort()) {
+    const open = state.expanded.has(id);
+    const prefix = `/${id}/`;
+    const below = [...state.nodes.keys()].filter((p) => p.startsWith(prefix)).sort();
+    tree.append(
+      row(`/${id}`, 0, "server", open ? "▾" : "▸", () => toggle(id), below.length ? `${below.length}` : ""),
+    );
+    if (!open) continue;
+    // Anchors without an element appear as the path components of those with one.
+    const shown = new Set();
+    for (const path of below) {
+      const parts = path.slice(1).split("/");
+      for (let i = 2; i <= parts.length; i++) {
+        const p = "/" + parts.slice(0, i).join("/");
+        if (shown.has(p)) continue;
+        shown.add(p);
+        const node = state.nodes.get(p);
+        tree.append(row(p, i - 1, node?.kind ?? null, "", null, null));
+      }
+    }
+    if (below.length === 0) {
+      tree.append(el("div", { class: "empty dim", style: "padding-left:28px" }, "no elements"));
+    }
+  }
+}
+
+function row(path, depth, kind, toggleMark, onToggle, extra) {
+  const node = state.nodes.get(path);
+  const st = node ? statusText(node) : null;
+  const name = depth === 0 ? path : path.slice(path.lastIndexOf("/") + 1);
+  const r = el(
+    "div",
+    {
+      class: `row${state.selected === path ? " selected" : ""}`,
+      role: "treeitem",
+      "data-path": path,
+      style: `padding-left:${6 + depth * 16}px`,
+    },
+    el("span", {
+      class: "toggle",
+      onclick: (e) => {
+        e.stopPropagation();
+        onToggle?.();
+      },
+    }, toggleMark),
+    el("span", { class: "name" }, name),
+    kind ? el("span", { class: "kind" }, kind) : null,
+    st
+      ? el("span", { class: `status ${st[1]}` }, st[0])
+      : extra
+      ? el("span", { class: "status dim" }, extra)
+      : null,
+  );
+  r.addEventListener("click", () => {
+    if (depth === 0 && !state.expanded.has(path.slice(1))) toggle(path.slice(1));
+    select(path);
+  });
+  return r;
+}
+
+function toggle(id) {
+  if (state.expanded.has(id)) state.expanded.delete(id);
+  else state.expanded.add(id);
+  render();
+}
+
+// Peeks are coalesced per path: a burst of events on one process costs one request.
+const peeking = new Map();
+function refreshStatus(path) {
+  if (peeking.has(path)) return;
+  peeking.set(
+    path,
+    setTimeout(async () => {
+      peeking.delete(path);
+      try {
+        const got = await api("peek", { path });
+        const node = state.nodes.get(path);
+        if (node && got) node.status = got.state;
+        render();
+        if (state.selected === path) renderDetail(got);
+      } catch { /* shown */ }
+    }, 50),
+  );
+}
+
+let viewTimer = null;
+function refreshView() {
+  clearTimeout(viewTimer);
+  viewTimer = setTimeout(async () => {
+    try {
+      for (const s of await api("view")) {
+        const known = state.servers.get(s.id);
+        if (known) Object.assign(known, { addr: s.addr ?? known.addr, host: s.host ?? known.host });
+      }
+      render();
+    } catch { /* shown */ }
+  }, 100);
+}
+
+function apply(ev) {
+  const isServer = ev.Kind === "server";
+  const id = ev.Path.slice(1);
+  switch (ev.Event) {
+    case "overflow":
+      state.nodes.clear();
+      break;
+    case "exists":
+    case "created":
+      if (isServer) {
+        state.servers.set(id, { ...(state.servers.get(id) ?? {}), state: "alive" });
+        refreshView();
+      } else {
+        state.nodes.set(ev.Path, { kind: ev.Kind, status: null });
+        if (ev.Kind === "proc" || ev.Kind === "docker" || ev.Kind === "chan") refreshStatus(ev.Path);
+      }
+      break;
+    case "exited":
+      refreshStatus(ev.Path);
+      break;
+    case "scrubbed":
+      state.nodes.delete(ev.Path);
+      if (state.selected === ev.Path) select(null);
+      break;
+    case "joined":
+    case "suspect":
+    case "left":
+      state.timeline.push({ time: ev.Time, event: ev.Event, path: ev.Path });
+      if (ev.Event === "left") {
+        state.servers.delete(id);
+        for (const p of [...state.nodes.keys()]) if (p.startsWith(`/${id}/`)) state.nodes.delete(p);
+      } else {
+        state.servers.set(id, {
+          ...(state.servers.get(id) ?? {}),
+          state: ev.Event === "joined" ? "alive" : "suspect",
+        });
+        refreshView();
+      }
+      break;
+  }
+  render();
+}
+
+// --- details of the selected element --------------------------------------------------------
+
+let output = null; // { source, pre, pending, chars }
+
+function select(path) {
+  state.selected = path;
+  render();
+  closeOutput();
+  if (path === null) {
+    $("detail").replaceChildren(el("p", { class: "empty dim" }, "Select an anchor to see its element."));
+    return;
+  }
+  api("peek", { path }).then((got) => {
+    if (state.selected !== path) return;
+    const node = state.nodes.get(path);
+    if (node && got) node.status = got.state;
+    renderDetail(got);
+    if (got && (got.kind === "proc" || got.kind === "docker")) openOutput(path);
+  }, () => {});
+}
+
+function value(v) {
+  if (v === null || v === undefined) return "—";
+  if (Array.isArray(v)) {
+    return v.length ? v.map((x) => (typeof x === "object" ? JSON.stringify(x) : String(x))).join(" ") : "[]";
+  }
+  if (typeof v === "object") return JSON.stringify(v);
+  return String(v);
+}
+
+function kvList(obj) {
+  const dl = el("dl", { class: "kv" });
+  for (const [k, v] of Object.entries(obj ?? {})) {
+    if (v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length && k !== "env") {
+      for (const [k2, v2] of Object.entries(v)) {
+        dl.append(el("dt", {}, `${k}.${k2}`), el("dd", {}, value(v2)));
+      }
+    } else {
+      dl.append(el("dt", {}, k), el("dd", {}, value(v)));
+    }
+  }
+  return dl;
+}
+
+function renderDetail(got) {
+  const path = state.selected;
+  const box = $("detail");
+  const keep = output?.wrap;
+  if (!got) {
+    box.replaceChildren(
+      el("div", { class: "detail-head" }, el("span", { class: "path" }, path)),
+      el("p", { class: "empty dim" }, "No element at this anchor."),
+    );
+    return;
+  }
+  const node = { kind: got.kind, status: got.state };
+  const st = statusText(node);
+  const head = el(
+    "div",
+    { class: "detail-head" },
+    el("span", { class: "path" }, path),
+    el("span", { class: "badge" }, got.kind),
+    st ? el("span", { class: `badge ${st[1]}` }, st[0]) : null,
+  );
+  const actions = el("div", { class: "actions" });
+  if (got.kind === "proc" || got.kind === "docker") {
+    const sig = el(
+      "select",
+      { id: "signal-name" },
+      ...["TERM", "INT", "HUP", "KILL", "USR1", "USR2", "STOP", "CONT"].map((s) =>
+        el("option", { value: s }, s)
+      ),
+    );
+    actions.append(
+      sig,
+      el("button", {
+        id: "signal-btn",
+        onclick: () => api("signal", { path, signal: sig.value }).then(() => refreshStatus(path), () => {}),
+      }, "Signal"),
+    );
+  }
+  if (got.kind === "chan") {
+    const text = el("input", { id: "send-text", class: "mono", placeholder: "message" });
+    actions.append(
+      text,
+      el("button", {
+        onclick: () =>
+          api("send", { path, text: text.value }).then(() => {
+            text.value = "";
+            refreshStatus(path);
+          }, () => {}),
+      }, "Send"),
+      el(
+        "button",
+        { onclick: () => api("close", { path }).then(() => refreshStatus(path), () => {}) },
+        "Close",
+      ),
+    );
+  }
+  if (got.kind !== "server") {
+    actions.append(el("button", {
+      id: "scrub-btn",
+      class: "danger",
+      onclick: () => {
+        if (confirm(`Scrub ${path}?`)) api("scrub", { path }).catch(() => {});
+      },
+    }, "Scrub"));
+  }
+  const parts = [head, actions, kvList(got.state)];
+  if (keep) parts.push(keep);
+  box.replaceChildren(...parts);
+}
+
+function openOutput(path) {
+  const pre = el("pre", { class: "output", id: "output" });
+  const wrap = el(
+    "div",
+    { class: "output-wrap" },
+    el(
+      "div",
+      { class: "output-head" },
+      "output",
+      el("span", {}, "stdout"),
+      el("span", { class: "legend-err" }, "stderr"),
+    ),
+    pre,
+  );
+  $("detail").append(wrap);
+  const source = new EventSource(`/output?path=${encodeURIComponent(path)}`);
+  output = { source, pre, wrap, pending: [], chars: 0, queued: false };
+  const o = output;
+  source.addEventListener("output", (m) => {
+    o.pending.push(JSON.parse(m.data));
+    if (!o.queued) {
+      o.queued = true;
+      requestAnimationFrame(() => flushOutput(o));
+    }
+  });
+  source.addEventListener("end", () => {
+    source.close();
+    refreshStatus(path);
+  });
+  source.addEventListener("failure", (m) => {
+    source.close();
+    showError(`circuit: tail: ${JSON.parse(m.data)}`);
+  });
+}
+
+function flushOutput(o) {
+  o.queued = false;
+  const stick = o.pre.scrollTop + o.pre.clientHeight >= o.pre.scrollHeight - 4;
+  const frag = document.createDocumentFragment();
+  for (const { stream, text } of o.pending) {
+    frag.append(stream === "stderr" ? el("span", { class: "err" }, text) : document.createTextNode(text));
+    o.chars += text.length;
+  }
+  o.pending = [];
+  o.pre.append(frag);
+  while (o.chars > OUTPUT_CAP_CHARS && o.pre.firstChild) {
+    o.chars -= o.pre.firstChild.textContent.length;
+    o.pre.firstChild.remove();
+  }
+  if (stick) o.pre.scrollTop = o.pre.scrollHeight;
+}
+
+function closeOutput() {
+  output?.source.close();
+  output = null;
+}
+
+// --- forms -----------------------------------------------------------------------------------
+
+function parseArgs(text) {
+  const t = text.trim();
+  if (t === "") return [];
+  if (t.startsWith("[")) return JSON.parse(t);
+  if (t.includes("\n")) return t.split("\n");
+  // Shell-like words: double or single quotes group.
+  return [...t.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]);
+}
+
+$("proc-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const f = new FormData(e.target);
+  const cmd = {
+    path: f.get("path"),
+    args: parseArgs(String(f.get("args") ?? "")),
+    scrub: f.get("scrub") === "on",
+  };
+  if (f.get("dir")) cmd.dir = f.get("dir");
+  if (f.get("env")) cmd.env = String(f.get("env")).trim().split(/\s+/);
+  const path = String(f.get("anchor"));
+  api("proc", { path, cmd }).then(() => {
+    state.expanded.add(path.split("/")[1]);
+    select(path);
+  }, () => {});
+});
+
+$("chan-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const f = new FormData(e.target);
+  const path = String(f.get("anchor"));
+  api("chan", { path, cap: Number(f.get("cap")) }).then(() => select(path), () => {});
+});
+
+// --- the change feed -------------------------------------------------------------------------
+
+function connect() {
+  const source = new EventSource("/events");
+  source.addEventListener("hello", (m) => {
+    // A (re)connection starts from a fresh snapshot.
+    const hello = JSON.parse(m.data);
+    state.dialed = hello.server;
+    state.servers.clear();
+    state.nodes.clear();
+    $("dialed").textContent = `via ${hello.addr}`;
+    $("link").textContent = "live";
+    $("link").className = "link on";
+    render();
+  });
+  source.addEventListener("change", (m) => apply(JSON.parse(m.data)));
+  source.addEventListener("failure", (m) => showError(`circuit: watch: ${JSON.parse(m.data)}`));
+  source.onerror = () => {
+    $("link").textContent = "reconnecting…";
+    $("link").className = "link off";
+  };
+}
+connect();

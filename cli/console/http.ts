@@ -1,0 +1,145 @@
+/**
+ * The console's HTTP side (SPEC §13.3): a fresh token guards every request (the first one
+ * carrying it gets an HttpOnly, SameSite=Strict cookie); the page and its assets, the actions
+ * as JSON, and server-sent events for the change feed and for a process's live output.
+ *
+ * @module
+ */
+import type { Client } from "../../client/client.ts";
+import type { Proc } from "../../client/handles.ts";
+import { apiActions, runAction } from "./api.ts";
+import { PAGE_ASSETS } from "./assets.ts";
+
+const _COOKIE = "circuit_console";
+
+/** A comment line this often keeps idle event streams (and proxies) from timing out. */
+const _SSE_KEEPALIVE_MS = 15_000;
+
+/** The page shows output from here on: enough context, while a first paint stays cheap. */
+const _OUTPUT_TAIL_BYTES = 64 * 1024;
+
+const _encoder = new TextEncoder();
+
+/**
+ * Builds the request handler for `client`, guarded by `token`.
+ *
+ * @example
+ * ```ts ignore
+ * Deno.serve({ hostname: "127.0.0.1", port: 0 }, consoleHandler(client, "s3cret"));
+ * ```
+ */
+export function consoleHandler(client: Client, token: string): (req: Request) => Promise<Response> {
+  const actions = apiActions(client);
+  return async (req) => {
+    const url = new URL(req.url);
+    const given = url.searchParams.get("token");
+    const cookie = _cookieOf(req);
+    if (given !== token && cookie !== token) return new Response("unauthorized\n", { status: 401 });
+    if (given === token && cookie !== token) {
+      // The token leaves the address bar: from now on the cookie proves the page.
+      url.searchParams.delete("token");
+      return new Response(null, {
+        status: 303,
+        headers: {
+          location: url.pathname + url.search,
+          "set-cookie": `${_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`,
+        },
+      });
+    }
+    const asset = PAGE_ASSETS[url.pathname];
+    if (asset && req.method === "GET") {
+      return new Response(asset.text, {
+        headers: { "content-type": asset.type, "cache-control": "no-store" },
+      });
+    }
+    if (url.pathname === "/events") return _watchEvents(client, req.signal);
+    if (url.pathname === "/output") {
+      return _outputEvents(client, url.searchParams.get("path") ?? "", req.signal);
+    }
+    if (url.pathname.startsWith("/api/") && req.method === "POST") {
+      let body: Record<string, unknown>;
+      try {
+        body = await req.json();
+      } catch {
+        return Response.json({ ok: false, error: "circuit: console: malformed request" }, { status: 400 });
+      }
+      return Response.json(await runAction(actions, url.pathname.slice(5), body ?? {}));
+    }
+    return new Response("not found\n", { status: 404 });
+  };
+}
+
+function _cookieOf(req: Request): string | null {
+  for (const part of (req.headers.get("cookie") ?? "").split(";")) {
+    const [k, v] = part.trim().split("=");
+    if (k === _COOKIE) return v ?? null;
+  }
+  return null;
+}
+
+/** An event-stream response; `feed` writes events until the page goes away. */
+function _sse(
+  signal: AbortSignal,
+  feed: (send: (event: string, data: unknown) => void) => Promise<void>,
+): Response {
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      const write = (text: string) => {
+        try {
+          controller.enqueue(_encoder.encode(text));
+        } catch {
+          // closed under us: the page went away
+        }
+      };
+      timer = setInterval(() => write(": keep-alive\n\n"), _SSE_KEEPALIVE_MS);
+      feed((event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`))
+        .catch((err) => {
+          if (!signal.aborted) {
+            write(`event: failure\ndata: ${JSON.stringify(String(err?.message ?? err))}\n\n`);
+          }
+        })
+        .finally(() => {
+          clearInterval(timer);
+          try {
+            controller.close();
+          } catch {
+            // already closed
+          }
+        });
+    },
+    cancel() {
+      clearInterval(timer);
+    },
+  });
+  return new Response(body, {
+    headers: { "content-type": "text/event-stream", "cache-control": "no-store" },
+  });
+}
+
+function _watchEvents(client: Client, signal: AbortSignal): Response {
+  return _sse(signal, async (send) => {
+    send("hello", { server: client.serverId, addr: client.addr });
+    for await (const ev of client.watch("/...", { signal })) send("change", ev);
+  });
+}
+
+function _outputEvents(client: Client, path: string, signal: AbortSignal): Response {
+  return _sse(signal, async (send) => {
+    const h = await client.walk(path).get();
+    if (!h || (h.kind !== "proc" && h.kind !== "docker")) {
+      throw new Error(`${path} is not a process or a container`);
+    }
+    const follow = (stream: "stdout" | "stderr") =>
+      (async () => {
+        const decoder = new TextDecoder();
+        for await (
+          const chunk of (h as Proc).tail({ follow: true, bytes: _OUTPUT_TAIL_BYTES, stream, signal })
+        ) {
+          send("output", { stream, text: decoder.decode(chunk, { stream: true }) });
+        }
+      })();
+    await Promise.all([follow("stdout"), follow("stderr")]);
+    send("end", null);
+  });
+}
