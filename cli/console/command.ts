@@ -24,7 +24,12 @@ import { consoleHandler } from "./http.ts";
  */
 export async function console(inv: Invocation): Promise<number> {
   const { hostname, port } = _listenAddr(inv.parsed.strings.get("addr") ?? "127.0.0.1:0");
-  const client = new Client(await dialServer(inv.parsed));
+  const conn = await dialServer(inv.parsed);
+  // Completes the handshake now (it names the dialed server), so a wrong address or key fails
+  // before the page exists.
+  await conn.call("view", {});
+  await conn.welcomed;
+  const client = new Client(conn);
   const token = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0"))
     .join("");
   const stop = new AbortController();

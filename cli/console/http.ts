@@ -52,10 +52,8 @@ export function consoleHandler(client: Client, token: string): (req: Request) =>
         headers: { "content-type": asset.type, "cache-control": "no-store" },
       });
     }
-    if (url.pathname === "/events") return _watchEvents(client, req.signal);
-    if (url.pathname === "/output") {
-      return _outputEvents(client, url.searchParams.get("path") ?? "", req.signal);
-    }
+    if (url.pathname === "/events") return _watchEvents(client);
+    if (url.pathname === "/output") return _outputEvents(client, url.searchParams.get("path") ?? "");
     if (url.pathname.startsWith("/api/") && req.method === "POST") {
       let body: Record<string, unknown>;
       try {
@@ -77,12 +75,16 @@ function _cookieOf(req: Request): string | null {
   return null;
 }
 
-/** An event-stream response; `feed` writes events until the page goes away. */
+/**
+ * An event-stream response; `feed` writes events until the page goes away, which cancels the
+ * body and so aborts `signal`.
+ */
 function _sse(
-  signal: AbortSignal,
-  feed: (send: (event: string, data: unknown) => void) => Promise<void>,
+  feed: (send: (event: string, data: unknown) => void, signal: AbortSignal) => Promise<void>,
 ): Response {
   let timer: ReturnType<typeof setInterval> | undefined;
+  const gone = new AbortController();
+  const signal = gone.signal;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       const write = (text: string) => {
@@ -93,7 +95,7 @@ function _sse(
         }
       };
       timer = setInterval(() => write(": keep-alive\n\n"), _SSE_KEEPALIVE_MS);
-      feed((event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`))
+      feed((event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`), signal)
         .catch((err) => {
           if (!signal.aborted) {
             write(`event: failure\ndata: ${JSON.stringify(String(err?.message ?? err))}\n\n`);
@@ -110,6 +112,7 @@ function _sse(
     },
     cancel() {
       clearInterval(timer);
+      gone.abort();
     },
   });
   return new Response(body, {
@@ -117,15 +120,15 @@ function _sse(
   });
 }
 
-function _watchEvents(client: Client, signal: AbortSignal): Response {
-  return _sse(signal, async (send) => {
+function _watchEvents(client: Client): Response {
+  return _sse(async (send, signal) => {
     send("hello", { server: client.serverId, addr: client.addr });
     for await (const ev of client.watch("/...", { signal })) send("change", ev);
   });
 }
 
-function _outputEvents(client: Client, path: string, signal: AbortSignal): Response {
-  return _sse(signal, async (send) => {
+function _outputEvents(client: Client, path: string): Response {
+  return _sse(async (send, signal) => {
     const h = await client.walk(path).get();
     if (!h || (h.kind !== "proc" && h.kind !== "docker")) {
       throw new Error(`${path} is not a process or a container`);

@@ -89,6 +89,10 @@ function renderServers() {
 
 function renderTimeline() {
   const list = $("timeline");
+  if (state.timeline.length === 0) {
+    list.replaceChildren(el("li", { class: "dim" }, "no changes since the page opened"));
+    return;
+  }
   list.replaceChildren(
     ...state.timeline.slice(-TIMELINE_CAP).reverse().map((t) =>
       el(
@@ -239,7 +243,7 @@ function apply(ev) {
         refreshView();
       } else {
         state.nodes.set(ev.Path, { kind: ev.Kind, status: null });
-        if (ev.Kind === "proc" || ev.Kind === "docker" || ev.Kind === "chan") refreshStatus(ev.Path);
+        if (ev.Kind === "proc" || ev.Kind === "docker") refreshStatus(ev.Path);
       }
       break;
     case "exited":
@@ -290,7 +294,7 @@ function select(path) {
 }
 
 function value(v) {
-  if (v === null || v === undefined) return "—";
+  if (v === null || v === undefined || v === "") return "—";
   if (Array.isArray(v)) {
     return v.length ? v.map((x) => (typeof x === "object" ? JSON.stringify(x) : String(x))).join(" ") : "[]";
   }
