@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test suite on a fresh machine: installs the real parts the tests drive (dig, a Docker
-# engine, busybox for its image, iproute2 for network namespaces), starts a private dockerd,
+# engine, busybox for its image, iproute2 for network namespaces, chromium for the console), starts a private dockerd,
 # then runs every test. Extra arguments go to `deno test` (e.g. a file or --filter).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,8 @@ command -v dig >/dev/null || need+=(bind9-dnsutils)
 command -v ip >/dev/null || need+=(iproute2)
 command -v curl >/dev/null || need+=(curl)
 command -v fuser >/dev/null || need+=(psmisc)
+# The console's browser test drives a real headless Chromium.
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     export DEBIAN_FRONTEND=noninteractive

@@ -5,7 +5,7 @@
  * main views, dark and light, go to docs/console/.
  */
 import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
-import puppeteer from "npm:puppeteer-core@24";
+import puppeteer from "puppeteer-core";
 import { dial, type Proc } from "../mod.ts";
 import { eventually, TestServer } from "./_harness.ts";
 
