@@ -8,6 +8,7 @@ import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
 import puppeteer from "puppeteer-core";
 import { dial, type Proc } from "../mod.ts";
 import { eventually, TestServer } from "./_harness.ts";
+import { CHROMIUM, clickRow, startConsole } from "./_console.ts";
 
 // The page's globals, as the functions puppeteer runs in the browser see them (the test is
 // type-checked against Deno's library, not the DOM's).
@@ -16,35 +17,7 @@ declare const document: any;
 // deno-lint-ignore no-explicit-any
 declare const MutationObserver: any;
 
-const CHROMIUM = "/usr/bin/chromium";
 const SHOTS = new URL("../docs/console/", import.meta.url).pathname;
-
-/** Starts `circuit console -d <url>` with the permissions it needs and reads the page address. */
-async function startConsole(dialUrl: string): Promise<{ child: Deno.ChildProcess; url: string }> {
-  const child = new Deno.Command("deno", {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env=CIRCUIT,CIRCUIT_DISCOVER,CIRCUIT_HMAC",
-      new URL("../cli.ts", import.meta.url).pathname,
-      "console",
-      "-d",
-      dialUrl,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("console did not start");
-    text += value;
-  }
-  reader.releaseLock();
-  return { child, url: text.trim() };
-}
 
 Deno.test("console: token, servers, tree, a process from the form with live output, signal, exit code, scrub, a killed server leaves", async () => {
   const dir = await Deno.makeTempDir();
@@ -90,7 +63,7 @@ Deno.test("console: token, servers, tree, a process from the form with live outp
       );
     }
     // Expanding a server shows its anchors with kinds and states.
-    await page.click(`[data-path="${c.serverAnchor}"]`);
+    await clickRow(page, c.serverAnchor);
     await page.waitForFunction(
       (p: string) => document.querySelector(`[data-path="${p}"]`)?.textContent?.includes("running"),
       {},
@@ -187,7 +160,7 @@ Deno.test("console: token, servers, tree, a process from the form with live outp
       c.serverAnchor.slice(1),
     );
     await page.click("#forms summary");
-    await page.click(`[data-path="${a.serverAnchor}"]`);
+    await clickRow(page, a.serverAnchor);
     await page.waitForFunction(() => document.querySelector(".detail-head .path"));
     await page.screenshot({ path: `${SHOTS}console-membership.png` });
   } finally {

@@ -48,16 +48,22 @@ function showError(text) {
 }
 $("error-close").addEventListener("click", () => ($("error").hidden = true));
 
+// The tree and lists are redrawn at most this often: a cluster busy with short jobs then costs the
+// page (and the machine it shares) ~10 redraws a second, well within the 100 ms a click may take.
+const REDRAW_EVERY_MS = 100;
 let renderQueued = false;
+let lastRender = 0;
 function render() {
   if (renderQueued) return;
   renderQueued = true;
-  requestAnimationFrame(() => {
-    renderQueued = false;
-    renderServers();
-    renderTree();
-    renderTimeline();
-  });
+  setTimeout(() =>
+    requestAnimationFrame(() => {
+      renderQueued = false;
+      lastRender = performance.now();
+      renderServers();
+      renderTree();
+      renderTimeline();
+    }), Math.max(0, lastRender + REDRAW_EVERY_MS - performance.now()));
 }
 
 function shortTime(iso) {
@@ -192,18 +198,30 @@ function row(path, depth, kind, toggleMark, onToggle, extra) {
 
 function toggle(id) {
   if (state.expanded.has(id)) state.expanded.delete(id);
-  else state.expanded.add(id);
+  else {
+    state.expanded.add(id);
+    for (const [p, node] of state.nodes) {
+      if (p.startsWith(`/${id}/`) && node.status === null) refreshStatus(p);
+    }
+  }
   render();
 }
 
-// Peeks are coalesced per path: a burst of events on one process costs one request.
+// Only what is on screen is peeked: a collapsed server's processes cost the cluster nothing.
+function visible(path) {
+  return state.selected === path || state.expanded.has(path.split("/")[1]);
+}
+
+// Peeks are coalesced per path: a burst of events on one process costs one request, and one
+// scrubbed meanwhile (a short-lived job) costs none.
 const peeking = new Map();
 function refreshStatus(path) {
-  if (peeking.has(path)) return;
+  if (peeking.has(path) || !visible(path)) return;
   peeking.set(
     path,
     setTimeout(async () => {
       peeking.delete(path);
+      if (!state.nodes.has(path) && state.selected !== path) return;
       try {
         const got = await api("peek", { path });
         const node = state.nodes.get(path);
