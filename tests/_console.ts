@@ -36,21 +36,30 @@ export async function startConsole(dialUrl: string): Promise<{ child: Deno.Child
 }
 
 /**
- * Clicks the tree row of `path` inside the page: the tree re-renders on every change, so a
- * handle held across an event may be detached by the time a mouse click would land.
+ * Clicks the element matching `selector` inside the page, once it exists: the tree and the
+ * details re-render on changes, so a handle held across an event may be detached by the time a
+ * mouse click would land.
  */
-export async function clickRow(
-  page: { waitForFunction(fn: (p: string) => unknown, opts: object, arg: string): Promise<unknown> },
-  path: string,
+export async function clickOn(
+  page: { waitForFunction(fn: (sel: string) => unknown, opts: object, arg: string): Promise<unknown> },
+  selector: string,
 ): Promise<void> {
   await page.waitForFunction(
-    (p: string) => {
+    (sel: string) => {
       // deno-lint-ignore no-explicit-any
-      const row = (globalThis as any).document.querySelector(`[data-path="${p}"]`);
-      row?.click();
-      return row !== null;
+      const target = (globalThis as any).document.querySelector(sel);
+      target?.click();
+      return target !== null;
     },
     {},
-    path,
+    selector,
   );
+}
+
+/** Clicks the tree row of `path` (see {@link clickOn}). */
+export function clickRow(
+  page: { waitForFunction(fn: (sel: string) => unknown, opts: object, arg: string): Promise<unknown> },
+  path: string,
+): Promise<void> {
+  return clickOn(page, `[data-path="${path}"]`);
 }

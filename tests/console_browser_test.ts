@@ -8,7 +8,7 @@ import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
 import puppeteer from "puppeteer-core";
 import { dial, type Proc } from "../mod.ts";
 import { eventually, TestServer } from "./_harness.ts";
-import { CHROMIUM, clickRow, startConsole } from "./_console.ts";
+import { CHROMIUM, clickOn, clickRow, startConsole } from "./_console.ts";
 
 // The page's globals, as the functions puppeteer runs in the browser see them (the test is
 // type-checked against Deno's library, not the DOM's).
@@ -122,8 +122,13 @@ Deno.test("console: token, servers, tree, a process from the form with live outp
     await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "dark" }]);
 
     // Signal it: the trap exits 7, and the page says so.
-    await page.select("#signal-name", "TERM");
-    await page.click("#signal-btn");
+    await page.waitForFunction(() => {
+      const name = document.getElementById("signal-name");
+      if (!name) return false;
+      name.value = "TERM";
+      document.getElementById("signal-btn").click();
+      return true;
+    });
     await page.waitForFunction(
       (p: string) => document.querySelector(`[data-path="${p}"] .status`)?.textContent === "exited 7",
       { timeout: 10_000 },
@@ -133,7 +138,7 @@ Deno.test("console: token, servers, tree, a process from the form with live outp
     assertEquals((await (await client.walk(procPath).get() as Proc).peek()).exit?.code, 7);
 
     // Scrub it (the confirmation is accepted): it leaves the tree.
-    await page.click("#scrub-btn");
+    await clickOn(page, "#scrub-btn");
     await page.waitForFunction((p: string) => !document.querySelector(`[data-path="${p}"]`), {}, procPath);
     assertEquals(await client.walk(procPath).get(), null);
 

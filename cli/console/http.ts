@@ -7,6 +7,7 @@
  */
 import type { Client } from "../../client/client.ts";
 import type { Proc } from "../../client/handles.ts";
+import type { WatchEvent } from "../../client/watch.ts";
 import { apiActions, runAction } from "./api.ts";
 import { PAGE_ASSETS } from "./assets.ts";
 
@@ -17,6 +18,9 @@ const _SSE_KEEPALIVE_MS = 15_000;
 
 /** The page shows output from here on: enough context, while a first paint stays cheap. */
 const _OUTPUT_TAIL_BYTES = 64 * 1024;
+
+/** Changes are gathered this long before they go to the page: well under a glance, one wake-up. */
+const _BATCH_MS = 50;
 
 const _encoder = new TextEncoder();
 
@@ -123,7 +127,23 @@ function _sse(
 function _watchEvents(client: Client): Response {
   return _sse(async (send, signal) => {
     send("hello", { server: client.serverId, addr: client.addr });
-    for await (const ev of client.watch("/...", { signal })) send("change", ev);
+    // Changes go out in batches: each event-stream message costs the browser a wake-up, which a
+    // cluster running hundreds of short jobs a second would otherwise pay per change.
+    let batch: WatchEvent[] = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const flush = () => {
+      timer = undefined;
+      send("changes", batch);
+      batch = [];
+    };
+    try {
+      for await (const ev of client.watch("/...", { signal })) {
+        batch.push(ev);
+        timer ??= setTimeout(flush, _BATCH_MS);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
   });
 }
 

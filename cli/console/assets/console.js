@@ -71,6 +71,9 @@ function shortTime(iso) {
 }
 
 function renderServers() {
+  const key = JSON.stringify([[...state.servers].sort(), state.dialed]);
+  if (key === drawn.servers) return;
+  drawn.servers = key;
   const list = $("servers");
   list.replaceChildren();
   const ids = [...state.servers.keys()].sort();
@@ -95,6 +98,8 @@ function renderServers() {
 
 function renderTimeline() {
   const list = $("timeline");
+  if (drawn.timeline === state.timeline.length) return;
+  drawn.timeline = state.timeline.length;
   if (state.timeline.length === 0) {
     list.replaceChildren(el("li", { class: "dim" }, "no changes since the page opened"));
     return;
@@ -132,19 +137,26 @@ function statusText(node) {
   return null;
 }
 
+// What each section last drew: a section whose content did not change is not redrawn, so a
+// busy cluster whose servers are collapsed costs the page a few counters, not a relayout.
+const drawn = { tree: "", servers: "", timeline: -1 };
+
 function renderTree() {
   const tree = $("tree");
-  tree.replaceChildren();
   $("anchor-count").textContent = String(state.nodes.size);
-  for (const id of [...state.servers.keys()].sort()) {
+  const ids = [...state.servers.keys()].sort();
+  const counts = new Map(ids.map((id) => [id, 0]));
+  for (const p of state.nodes.keys()) {
+    const id = p.split("/")[1];
+    if (counts.has(id)) counts.set(id, counts.get(id) + 1);
+  }
+  // Anchors without an element appear as the path components of those with one.
+  const rows = [];
+  for (const id of ids) {
     const open = state.expanded.has(id);
-    const prefix = `/${id}/`;
-    const below = [...state.nodes.keys()].filter((p) => p.startsWith(prefix)).sort();
-    tree.append(
-      row(`/${id}`, 0, "server", open ? "▾" : "▸", () => toggle(id), below.length ? `${below.length}` : ""),
-    );
+    rows.push([`/${id}`, 0, "server", open ? "▾" : "▸", id]);
     if (!open) continue;
-    // Anchors without an element appear as the path components of those with one.
+    const below = [...state.nodes.keys()].filter((p) => p.startsWith(`/${id}/`)).sort();
     const shown = new Set();
     for (const path of below) {
       const parts = path.slice(1).split("/");
@@ -153,16 +165,37 @@ function renderTree() {
         if (shown.has(p)) continue;
         shown.add(p);
         const node = state.nodes.get(p);
-        tree.append(row(p, i - 1, node?.kind ?? null, "", null, null));
+        rows.push([p, i - 1, node?.kind ?? null, "", null, node ? statusText(node) : null]);
       }
     }
-    if (below.length === 0) {
-      tree.append(el("div", { class: "empty dim", style: "padding-left:28px" }, "no elements"));
-    }
+    if (below.length === 0) rows.push(null);
   }
+  const key = JSON.stringify([rows, state.selected]);
+  if (key === drawn.tree) {
+    for (const span of tree.querySelectorAll("[data-count]")) {
+      const n = counts.get(span.dataset.count) ?? 0;
+      const text = n ? String(n) : "";
+      if (span.textContent !== text) span.textContent = text;
+    }
+    return;
+  }
+  drawn.tree = key;
+  tree.replaceChildren(...rows.map((r) => {
+    if (r === null) return el("div", { class: "empty dim", style: "padding-left:28px" }, "no elements");
+    const [path, depth, kind, mark, id] = r;
+    return row(
+      path,
+      depth,
+      kind,
+      mark,
+      id ? () => toggle(id) : null,
+      id ? String(counts.get(id) || "") : null,
+      id,
+    );
+  }));
 }
 
-function row(path, depth, kind, toggleMark, onToggle, extra) {
+function row(path, depth, kind, toggleMark, onToggle, extra, countOf) {
   const node = state.nodes.get(path);
   const st = node ? statusText(node) : null;
   const name = depth === 0 ? path : path.slice(path.lastIndexOf("/") + 1);
@@ -185,8 +218,8 @@ function row(path, depth, kind, toggleMark, onToggle, extra) {
     kind ? el("span", { class: "kind" }, kind) : null,
     st
       ? el("span", { class: `status ${st[1]}` }, st[0])
-      : extra
-      ? el("span", { class: "status dim" }, extra)
+      : countOf
+      ? el("span", { class: "status dim", "data-count": countOf }, extra)
       : null,
   );
   r.addEventListener("click", () => {
@@ -510,7 +543,9 @@ function connect() {
     $("link").className = "link on";
     render();
   });
-  source.addEventListener("change", (m) => apply(JSON.parse(m.data)));
+  source.addEventListener("changes", (m) => {
+    for (const ev of JSON.parse(m.data)) apply(ev);
+  });
   source.addEventListener("failure", (m) => showError(`circuit: watch: ${JSON.parse(m.data)}`));
   source.onerror = () => {
     $("link").textContent = "reconnecting…";
