@@ -72,7 +72,7 @@ async function _follow(
   url: string,
   signal: AbortSignal,
   src: ClusterSources,
-  push: (ev: WatchEvent) => void,
+  push: (line: string) => void,
 ): Promise<void> {
   while (!signal.aborted) {
     try {
@@ -81,7 +81,8 @@ async function _follow(
       for await (const text of stream.pipeThrough(new TextDecoderStream(), { signal })) {
         const lines = (rest + text).split("\n");
         rest = lines.pop()!;
-        for (const line of lines) if (line !== "" && !signal.aborted) push(JSON.parse(line) as WatchEvent);
+        // A member's lines are element events only: passed on as they are, not decoded and encoded again.
+        for (const line of lines) if (line !== "" && !signal.aborted) push(line);
       }
     } catch {
       // The member went away or the stream failed: retried below while it is still in the view.

@@ -58,7 +58,8 @@ export interface WatcherInit {
 export class Watcher implements AckedReader {
   #init: WatcherInit;
   #limit: number;
-  #queue: WatchEvent[] = [];
+  // Events, or lines already encoded by another server (a member's feed merged into `/...`).
+  #queue: (WatchEvent | string)[] = [];
   #pending: Uint8Array = new Uint8Array(0);
   // Set by an overflow: events are dropped until the next read sends `overflow` and a snapshot,
   // which reflects them anyway.
@@ -82,9 +83,12 @@ export class Watcher implements AckedReader {
     return this.#closed;
   }
 
-  /** Offers one event; the watcher keeps it if it accepts it and has room. */
-  push(ev: WatchEvent): void {
-    if (this.#closed || this.#overflowed || !this.#init.accept(ev)) return;
+  /**
+   * Offers one event; the watcher keeps it if it accepts it and has room. A string is a JSON line
+   * already encoded (without its newline) that is taken as is.
+   */
+  push(ev: WatchEvent | string): void {
+    if (this.#closed || this.#overflowed || (typeof ev !== "string" && !this.#init.accept(ev))) return;
     if (this.#queue.length >= this.#limit) {
       this.#queue = [];
       this.#overflowed = true;
@@ -112,7 +116,8 @@ export class Watcher implements AckedReader {
         const lines: string[] = [];
         let size = 0;
         while (this.#queue.length > 0 && size < max) {
-          const line = JSON.stringify(this.#queue.shift()) + "\n";
+          const ev = this.#queue.shift()!;
+          const line = (typeof ev === "string" ? ev : JSON.stringify(ev)) + "\n";
           lines.push(line);
           size += line.length;
         }

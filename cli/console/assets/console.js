@@ -48,22 +48,29 @@ function showError(text) {
 }
 $("error-close").addEventListener("click", () => ($("error").hidden = true));
 
-// The tree and lists are redrawn at most this often: a cluster busy with short jobs then costs the
-// page (and the machine it shares) ~10 redraws a second, well within the 100 ms a click may take.
-const REDRAW_EVERY_MS = 100;
-let renderQueued = false;
+// Changes from the cluster are redrawn at most this often: a cluster busy with short jobs then
+// costs the page (and the machine it shares) four repaints a second. What the user does is drawn
+// at the next frame (`renderNow`), so a click is answered well within 100 ms.
+const REDRAW_EVERY_MS = 250;
+let renderTimer = null;
 let lastRender = 0;
+function draw() {
+  clearTimeout(renderTimer);
+  renderTimer = null;
+  lastRender = performance.now();
+  renderServers();
+  renderTree();
+  renderTimeline();
+}
 function render() {
-  if (renderQueued) return;
-  renderQueued = true;
-  setTimeout(() =>
-    requestAnimationFrame(() => {
-      renderQueued = false;
-      lastRender = performance.now();
-      renderServers();
-      renderTree();
-      renderTimeline();
-    }), Math.max(0, lastRender + REDRAW_EVERY_MS - performance.now()));
+  if (renderTimer !== null) return;
+  renderTimer = setTimeout(
+    () => requestAnimationFrame(draw),
+    Math.max(0, lastRender + REDRAW_EVERY_MS - performance.now()),
+  );
+}
+function renderNow() {
+  requestAnimationFrame(draw);
 }
 
 function shortTime(iso) {
@@ -237,7 +244,7 @@ function toggle(id) {
       if (p.startsWith(`/${id}/`) && node.status === null) refreshStatus(p);
     }
   }
-  render();
+  renderNow();
 }
 
 // Only what is on screen is peeked: a collapsed server's processes cost the cluster nothing.
@@ -329,7 +336,7 @@ let output = null; // { source, pre, pending, chars }
 
 function select(path) {
   state.selected = path;
-  render();
+  renderNow();
   closeOutput();
   if (path === null) {
     $("detail").replaceChildren(el("p", { class: "empty dim" }, "Select an anchor to see its element."));
