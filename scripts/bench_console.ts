@@ -16,8 +16,8 @@ declare const document: any;
 // deno-lint-ignore no-explicit-any
 declare const MutationObserver: any;
 
-/** Rounds per condition: alternating off/on, the median of each is reported. */
-const _ROUNDS = 4;
+/** Rounds per condition, in alternating order; the median of each is reported. */
+const _ROUNDS = 6;
 
 function _median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -82,15 +82,19 @@ export async function benchConsole(scale = 1): Promise<[string, string, string][
 
     const off = { rate: [] as number[], rt: [] as number[] };
     const on = { rate: [] as number[], rt: [] as number[] };
+    const measure = async (into: { rate: number[]; rt: number[] }) => {
+      into.rate.push(await messagesPerSecond(msgs));
+      into.rt.push(await roundTrip(trips));
+    };
+    // Off-on, then on-off: a drift during the run (the JIT still warming, other load) favours neither.
     for (let round = 0; round < _ROUNDS; round++) {
-      off.rate.push(await messagesPerSecond(msgs));
-      off.rt.push(await roundTrip(trips));
+      if (round % 2 === 0) await measure(off);
       const page = await browser.newPage();
       await page.goto(con.url);
       await page.waitForFunction(() => document.querySelectorAll("[data-server]").length === 3);
-      on.rate.push(await messagesPerSecond(msgs));
-      on.rt.push(await roundTrip(trips));
+      await measure(on);
       await page.close();
+      if (round % 2 === 1) await measure(off);
     }
 
     // The page's delay from a line's birth (its own timestamp) to its display.
