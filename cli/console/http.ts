@@ -22,6 +22,9 @@ const _OUTPUT_TAIL_BYTES = 64 * 1024;
 /** Changes are gathered this long before they go to the page: well under a glance, one wake-up. */
 const _BATCH_MS = 50;
 
+/** Bytes queued for one page before the console stops taking from what feeds it. */
+const _SSE_BUFFER_BYTES = 256 * 1024;
+
 const _encoder = new TextEncoder();
 
 /**
@@ -84,19 +87,24 @@ function _cookieOf(req: Request): string | null {
  * body and so aborts `signal`.
  */
 function _sse(
-  feed: (send: (event: string, data: unknown) => void, signal: AbortSignal) => Promise<void>,
+  feed: (send: (event: string, data: unknown) => Promise<void>, signal: AbortSignal) => Promise<void>,
 ): Response {
   let timer: ReturnType<typeof setInterval> | undefined;
   const gone = new AbortController();
   const signal = gone.signal;
+  // Back-pressure: a page slower than the stream holds up `send`, so the console buffers at most
+  // _SSE_BUFFER_BYTES per page (a followed tail then skips what its ring overwrote meanwhile).
+  let room: (() => void) | null = null;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      const write = (text: string) => {
+      const write = (text: string): Promise<void> => {
         try {
           controller.enqueue(_encoder.encode(text));
         } catch {
-          // closed under us: the page went away
+          return Promise.resolve(); // closed under us: the page went away
         }
+        if ((controller.desiredSize ?? 1) > 0 || signal.aborted) return Promise.resolve();
+        return new Promise<void>((resolve) => (room = resolve));
       };
       timer = setInterval(() => write(": keep-alive\n\n"), _SSE_KEEPALIVE_MS);
       feed((event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`), signal)
@@ -114,11 +122,17 @@ function _sse(
           }
         });
     },
+    pull() {
+      const r = room;
+      room = null;
+      r?.();
+    },
     cancel() {
       clearInterval(timer);
       gone.abort();
+      room?.();
     },
-  });
+  }, new ByteLengthQueuingStrategy({ highWaterMark: _SSE_BUFFER_BYTES }));
   return new Response(body, {
     headers: { "content-type": "text/event-stream", "cache-control": "no-store" },
   });
@@ -131,13 +145,17 @@ function _watchEvents(client: Client): Response {
     // cluster running hundreds of short jobs a second would otherwise pay per change.
     let batch: WatchEvent[] = [];
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let sent = Promise.resolve();
     const flush = () => {
       timer = undefined;
-      send("changes", batch);
+      sent = send("changes", batch);
       batch = [];
     };
     try {
       for await (const ev of client.watch("/...", { signal })) {
+        // A stalled page stops the watch being read: the server's bound on it (overflow, then a
+        // snapshot) is then what limits the memory, not this process.
+        await sent;
         batch.push(ev);
         timer ??= setTimeout(flush, _BATCH_MS);
       }
@@ -159,7 +177,7 @@ function _outputEvents(client: Client, path: string): Response {
         for await (
           const chunk of (h as Proc).tail({ follow: true, bytes: _OUTPUT_TAIL_BYTES, stream, signal })
         ) {
-          send("output", { stream, text: decoder.decode(chunk, { stream: true }) });
+          await send("output", { stream, text: decoder.decode(chunk, { stream: true }) });
         }
       })();
     await Promise.all([follow("stdout"), follow("stderr")]);

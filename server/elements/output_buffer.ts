@@ -110,6 +110,8 @@ export class OutputBuffer implements AckedSource {
         if (done || value === undefined) break;
         // The read transferred the buffer; take it back.
         buf = new Uint8Array(value.buffer);
+        // The ring copies, before the buffer is reused; it keeps discarded output too (SPEC §13.2).
+        this.ring.write(value);
         if (this.#discarded || value.length === 0) continue;
         if (value.length < KEEP_READS_FROM) {
           // A short read is copied out, so a chatty process does not pin a buffer per line.
@@ -135,6 +137,7 @@ export class OutputBuffer implements AckedSource {
         await this.#room();
         const { done, value } = await reader.read();
         if (done) break;
+        this.ring.write(value);
         if (this.#discarded || value.length === 0) continue;
         this.#push(value);
       }
@@ -154,7 +157,6 @@ export class OutputBuffer implements AckedSource {
   }
 
   #push(chunk: Uint8Array): void {
-    this.ring.write(chunk);
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
     this.#wakeReaders();
