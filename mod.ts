@@ -41,3 +41,5 @@ export {
 export type { RunExit, RunOptions, RunTarget } from "./client/run.ts";
 export type { ServerInfo } from "./client/servers.ts";
 export { CircuitError, ConnectionError } from "./wire/errors.ts";
+export type { WatchEvent } from "./client/watch.ts";
+export type { TailOptions } from "./client/tail.ts";

@@ -22,6 +22,9 @@ import * as contextCommand from "./context.ts";
 import * as psCommand from "./ps.ts";
 import * as runCommand from "./run.ts";
 import * as versionCommand from "./version.ts";
+import * as consoleCommand from "./console/command.ts";
+import * as tailCommand from "./tail.ts";
+import * as watchCommand from "./watch.ts";
 
 /** The implementation of each command, by name. */
 export const IMPLEMENTATIONS: Readonly<Record<string, CommandFn>> = {
@@ -57,4 +60,7 @@ export const IMPLEMENTATIONS: Readonly<Record<string, CommandFn>> = {
   "context": contextCommand.context,
   "version": versionCommand.version,
   "completion": completionCommand.completion,
+  "watch": watchCommand.watch,
+  "tail": tailCommand.tail,
+  "console": consoleCommand.console,
 };

@@ -43,7 +43,18 @@ export async function start(inv: Invocation): Promise<number> {
     metrics: strings.get("metrics") || undefined,
     tags,
     policy: strings.get("policy") || undefined,
+    tail: _tailBytes(strings.get("tail")),
   });
+}
+
+/** `-tail BYTES`: a non-negative integer. */
+function _tailBytes(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(n)) {
+    throw new UsageError(`invalid -tail ${text}: want a byte count`);
+  }
+  return n;
 }
 
 /** A flag beats its variable; either one empty means off. */

@@ -23,6 +23,7 @@ import { checkAnchorName, parseAnchorPath } from "../wire/path.ts";
 import { CALL_TIMEOUT_MS, SLOW_CALL_TIMEOUT_MS } from "../wire/timeouts.ts";
 import { runOn, type RunOptions, type RunTarget } from "./run.ts";
 import { listServers, type ServerInfo } from "./servers.ts";
+import { type WatchEvent, watchEvents } from "./watch.ts";
 
 /**
  * A cluster key: raw bytes, or the base64 text of a key file (`circuit keygen`).
@@ -326,6 +327,19 @@ export class Client implements AsyncDisposable {
    */
   run(cmd: readonly string[], opts: RunOptions = {}): Promise<RunTarget[]> {
     return runOn(this.#conn, cmd, opts);
+  }
+
+  /**
+   * A live feed of changes under `path` (`/...`: the whole cluster), starting with the current
+   * state as `exists` events (SPEC §13.1), until `signal` aborts or the loop breaks.
+   *
+   * @example
+   * ```ts ignore
+   * for await (const ev of client.watch("/...")) console.log(ev.Time, ev.Event, ev.Kind, ev.Path);
+   * ```
+   */
+  watch(path: string, opts: { signal?: AbortSignal } = {}): AsyncIterable<WatchEvent> {
+    return watchEvents(this.#conn, path, opts.signal);
   }
 
   /**

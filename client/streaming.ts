@@ -4,6 +4,7 @@
  * @module
  */
 import { camelize } from "./case.ts";
+import { openTail, type TailOptions } from "./tail.ts";
 import { CALL_TIMEOUT_MS } from "../wire/timeouts.ts";
 import { _Handle } from "./handle.ts";
 import type { DockerStat, Opts, ProcStat } from "./handle_types.ts";
@@ -65,6 +66,19 @@ export abstract class _Streaming extends _Handle {
   #output(which: "stdout" | "stderr"): ReadableStream<Uint8Array> {
     // Lazy: merely touching `stdout` must not take the stream's single reader.
     return this._conn.openOutput("read", { ...this._target, Stream: which }, { lazy: true }).stream;
+  }
+
+  /**
+   * The last output held for `tail` (SPEC §13.2), without taking anything from the single
+   * `stdout` reader; with `follow`, new output until the process exits.
+   *
+   * @example
+   * ```ts ignore
+   * console.log(await new Response(proc.tail({ bytes: 1024 })).text());
+   * ```
+   */
+  tail(opts: TailOptions = {}): ReadableStream<Uint8Array> {
+    return openTail(this._conn, this._target, opts);
   }
 
   /**

@@ -2,7 +2,7 @@
  * `deno task bench`: measures circuit on this machine and prints a table (record it in
  * docs/BENCHMARKS.md). Everything runs on loopback (or in private network namespaces) against
  * real servers started as separate OS processes. Knobs: BENCH_SCALE (default 1) shrinks the
- * workloads; BENCH_ONLY=core,cluster,keyed,dns,metrics,ergo,authz picks sections; BENCH_CLUSTER_SIZES (default
+ * workloads; BENCH_ONLY=core,cluster,keyed,dns,metrics,ergo,authz,console picks sections; BENCH_CLUSTER_SIZES (default
  * 5,10,20,50) sets the membership cluster sizes.
  *
  * @module
@@ -13,7 +13,9 @@ import { circuit, CLI, PERMISSIONS, QUIET_ENV, TestServer } from "../tests/_harn
 import { benchCluster } from "./bench_cluster.ts";
 
 const SCALE = Number(Deno.env.get("BENCH_SCALE") ?? "1");
-const ONLY = new Set((Deno.env.get("BENCH_ONLY") ?? "core,cluster,keyed,dns,metrics,ergo,authz").split(","));
+const ONLY = new Set(
+  (Deno.env.get("BENCH_ONLY") ?? "core,cluster,keyed,dns,metrics,ergo,authz,console").split(","),
+);
 const rows: [string, string, string][] = [];
 
 function median(xs: number[]): number {
@@ -377,6 +379,13 @@ if (ONLY.has("metrics")) {
 
 if (ONLY.has("ergo")) {
   await optionalSection("run and tags benchmarks", async () => (await import("./bench_ergo.ts")).benchErgo());
+}
+
+if (ONLY.has("console")) {
+  await optionalSection(
+    "console benchmarks",
+    async () => (await import("./bench_console.ts")).benchConsole(SCALE),
+  );
 }
 
 if (ONLY.has("cluster")) {

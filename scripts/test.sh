@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test suite on a fresh machine: installs the real parts the tests drive (dig, a Docker
-# engine, busybox for its image, iproute2 for network namespaces, prometheus for metrics), starts a private dockerd,
+# engine, busybox for its image, iproute2 for network namespaces, prometheus for metrics, chromium for the console), starts a private dockerd,
 # then runs every test. Extra arguments go to `deno test` (e.g. a file or --filter).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,8 @@ command -v promtool >/dev/null || need+=(prometheus)
 # The completion scripts are checked by each shell's parser (tests/cli_config_test.ts).
 command -v zsh >/dev/null || need+=(zsh)
 command -v fish >/dev/null || need+=(fish)
+# The console's browser test drives a real headless Chromium.
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     export DEBIAN_FRONTEND=noninteractive

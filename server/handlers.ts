@@ -19,6 +19,10 @@ import { psRows } from "./ps.ts";
 
 /** A run whose client went away gets this long after SIGTERM before SIGKILL (SPEC §15.2). */
 const _ORPHAN_GRACE_MS = 5_000;
+import type { TailRing } from "./elements/tail_ring.ts";
+
+/** SPEC §13.2: `tail` without `-n` prints the last 64 KiB held. */
+const _TAIL_DEFAULT_BYTES = 64 * 1024;
 
 /** What the local operations need from the rest of the daemon. */
 export interface LocalContext {
@@ -133,6 +137,15 @@ export async function serveLocal(
       const which = args.Stream === "stderr" ? "stderr" : "stdout";
       const reader = streaming()[which].openReader();
       await call.serveOutput(reader);
+      return call.reply(null);
+    }
+    case "tail": {
+      const which = args.Stream === "stderr" ? "stderr" : "stdout";
+      const e = streaming();
+      const bytes = typeof args.Bytes === "number" && args.Bytes >= 0 ? args.Bytes : _TAIL_DEFAULT_BYTES;
+      const source = e[which] as AckedSource & { ring?: TailRing };
+      if (!source.ring) throw new CircuitError("tail is not kept for this stream");
+      await call.serveOutput(source.ring.openTail(bytes, args.Follow === true));
       return call.reply(null);
     }
     case "discard": {

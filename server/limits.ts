@@ -29,7 +29,7 @@ export const MAX_PENDING_CALLS = 4096;
 export const MAX_OPEN_STREAMS = 256;
 
 /** The operations that open a byte stream alongside their call. */
-const _STREAM_OPS: ReadonlySet<string> = new Set(["send", "stdin", "recv", "read"]);
+const _STREAM_OPS: ReadonlySet<string> = new Set(["send", "stdin", "recv", "read", "watch", "tail"]);
 
 /**
  * Counts the calls and streams one connection has open at the server and refuses those over

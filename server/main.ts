@@ -18,6 +18,7 @@ import type { Policy } from "./policy/policy.ts";
 import { serverIdentity } from "../wire/identity.ts";
 import { CircuitServer } from "./server.ts";
 import { defaultVarDir, lockVarDir } from "./var_dir.ts";
+import { setTailCapacity } from "./elements/tail_ring.ts";
 
 /** How often a `-j` target that could not be reached is tried again (SPEC §9.3). */
 const _JOIN_RETRY_MS = 5_000;
@@ -37,6 +38,8 @@ export interface StartOptions {
   tags?: Record<string, string>;
   /** `-policy`: authorization policy file (SPEC §10.5). */
   policy?: string;
+  /** Bytes of each output stream's ring for `tail` (SPEC §13.2); 0 turns tail off. */
+  tail?: number;
 }
 
 const _encoder = new TextEncoder();
@@ -157,6 +160,7 @@ export async function runServer(opts: StartOptions): Promise<number> {
   opsLog.record("start", { Addr: url, ServerID: serverId });
   Deno.stdout.writeSync(_encoder.encode(url + "\n"));
 
+  if (opts.tail !== undefined) setTailCapacity(opts.tail);
   const server = new CircuitServer({
     listener,
     url,

@@ -29,6 +29,7 @@ import { CALL_TIMEOUT_MS, timeoutOf } from "../wire/timeouts.ts";
 import { Authorizer, callerOf, forwardedWho } from "./policy/enforce.ts";
 import type { SecurityCounters } from "./policy/counters.ts";
 import type { Policy } from "./policy/policy.ts";
+import { ChangeFeed } from "./watch/changes.ts";
 
 /** Child process groups get this long after SIGTERM before SIGKILL at shutdown (SPEC §3.5). */
 const _SHUTDOWN_GRACE_MS = 5_000;
@@ -89,6 +90,7 @@ export class CircuitServer {
    * `Who` from here (both detach or stop before their first await).
    */
   #actor: string | undefined;
+  #changes: ChangeFeed;
 
   /** Builds the daemon around an open listener; `serve()` starts it. */
   constructor(init: ServerInit) {
@@ -96,6 +98,14 @@ export class CircuitServer {
     this.url = init.url;
     this.serverId = init.serverId;
     const metrics = this.#metrics = init.metrics ? this.#newMetrics() : null;
+    this.#changes = new ChangeFeed({
+      selfId: init.serverId,
+      ns: () => this.#ns,
+      members: () => this.#membership.view(),
+      openPeer: async (id, url, who, signal) =>
+        (await this.#peers.connect(id, url)).openOutput("watch", { Path: `/${id}/...`, Who: who }, { signal })
+          .stream,
+    });
     const element = new ServerElement(
       init.url,
       this.started,
@@ -113,6 +123,7 @@ export class CircuitServer {
         { Path: path, Kind: kind, Auto: auto, Kill: kill },
         auto ? undefined : this.#actor,
       );
+      this.#changes.scrubbed(path, kind);
     });
     this.#authz = new Authorizer(init.policy ?? null, {
       log,
@@ -127,6 +138,7 @@ export class CircuitServer {
         log(`Member joined /${id} ${url}`);
         init.opsLog.record("join", { ServerID: id, Addr: url });
         this.#publish("join", id);
+        this.#changes.member("joined", id);
       },
       left: (id, url) => {
         log(`Member left /${id}`);
@@ -134,13 +146,15 @@ export class CircuitServer {
         this.#relays.failAll(id, "left the cluster");
         this.#peers.get(id)?.close("connection lost");
         this.#publish("leave", id);
+        this.#changes.member("left", id);
       },
+      suspected: (id) => this.#changes.member("suspect", id),
     }, { host: init.host ?? "", tags: encodeTags(init.tags ?? {}) });
     if (metrics) this.#membership.meter = (direction, message) => metrics.gossip(direction, message);
     this.#local = {
       ns: this.#ns,
       log,
-      record: (op, fields) => init.opsLog.record(op, fields),
+      record: (op, fields) => this.#record(op, fields),
       resources: {
         docker: init.docker,
         members: () => this.#membership.view().map((m) => "/" + m.Id),
@@ -174,6 +188,12 @@ export class CircuitServer {
   /** The text of `GET /metrics`; empty without `-metrics`. */
   metricsText(): string {
     return this.#metrics?.render() ?? "";
+  }
+
+  /** Writes an operations-log record; a `make` is also a `created` change for watchers. */
+  #record(op: string, fields: Record<string, unknown>, who?: string): void {
+    this.#init.opsLog.record(op, fields, who);
+    if (op === "make") this.#changes.created(String(fields.Path), String(fields.Kind));
   }
 
   /** Denials and rejected peers, for the metrics endpoint (SPEC §13.4). */
@@ -309,16 +329,22 @@ export class CircuitServer {
     if (call.op === "view") return call.reply(this.#membership.view());
     if (typeof a.Path !== "string") throw new CircuitError("malformed arguments: Path");
     const { parts } = parseAnchorPath(a.Path);
+    if (call.op === "watch" && (parts.length === 0 || parts[0] === this.serverId)) {
+      if (parts.length === 0 && fromServer) throw new CircuitError("cannot watch the cluster from a server");
+      const who = callerOf(call.connection.identity, a.Who);
+      if (this.#authz.policy && parts.length > 0) this.#authz.check(call.op, a, null, who);
+      const visible = this.#authz.policy ? (path: string) => this.#authz.visible(who, path) : undefined;
+      return await this.#changes.serve(call, a.Path, { visible, who: forwardedWho(who) });
+    }
     if (parts.length === 0) return this.#serveRoot(call);
     const [id, ...names] = parts;
     if (id === this.serverId) {
       const holder = `${this.#connKey(call.connection)}:${fromServer ? a.Holder ?? "" : ""}`;
       const who = callerOf(call.connection.identity, a.Who);
       if (this.#authz.policy) this.#authz.check(call.op, a, this.#kindOf(a, names), who);
-      const opsLog = this.#init.opsLog;
       const ctx: LocalContext = {
         ...this.#local,
-        record: (op, fields) => opsLog.record(op, fields, who.name),
+        record: (op, fields) => this.#record(op, fields, who.name),
         visible: this.#authz.policy ? (path) => this.#authz.visible(who, path) : undefined,
       };
       this.#actor = who.name;
@@ -391,6 +417,7 @@ export class CircuitServer {
       `client connections ${this.#clients.size}`,
       `peer connections ${this.#peers.all().length}`,
       `relayed calls ${this.#relays.size}`,
+      `watchers ${this.#changes.watchers} holding ${this.#changes.held} events`,
       `anchors ${this.#ns.anchorCount()}`,
       ...[...kinds].sort().map(([k, n]) => `  elements ${k} ${n}`),
       "•••",

@@ -368,7 +368,7 @@ export class Connection {
    * the server has committed it. `first` resolves when the first bytes or the end have arrived
    * (nothing is consumed), or rejects if the call fails first.
    */
-  openOutput<K extends "recv" | "read">(
+  openOutput<K extends "recv" | "read" | "watch" | "tail">(
     op: K,
     args: Ops[K]["args"],
     opts: CallOptions & { lazy?: boolean } = {},

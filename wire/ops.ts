@@ -56,6 +56,16 @@ export interface MemberUpdate {
   Tags?: string;
 }
 
+/** One change seen by `watch` (SPEC §13.1); `Time` is RFC 3339 UTC with milliseconds. */
+export interface WatchEvent {
+  Time: string;
+  /** `overflow` tells a watcher that fell behind: a fresh `exists` snapshot follows. */
+  Event: "exists" | "created" | "scrubbed" | "exited" | "joined" | "left" | "suspect" | "overflow";
+  Path: string;
+  /** The element kind (`server` for membership events), null for `overflow`. */
+  Kind: string | null;
+}
+
 /** What `mk` and `get` return: a handle on the element. */
 export interface HandleInfo {
   Eid: number;
@@ -115,6 +125,16 @@ export interface Ops {
   };
   /** Server to server: membership updates pushed as soon as they are news (a graceful leave too). */
   gossip: { args: { Updates: MemberUpdate[] }; result: { Updates: MemberUpdate[] } };
+  /**
+   * Output stream of newline-separated JSON {@link WatchEvent}s under `Path` (`/...`: the whole
+   * cluster, merged by the dialed server), starting with `exists` events (SPEC §13.1).
+   */
+  watch: { args: { Path: string; Who?: unknown }; result: null };
+  /**
+   * Output stream of the last `Bytes` of a process's or container's output held in its ring and,
+   * with `Follow`, what follows until it ends; consumes nothing (SPEC §13.2).
+   */
+  tail: { args: Target & { Stream: "stdout" | "stderr"; Bytes: number; Follow: boolean }; result: null };
   /** Server to server: the forwarder's client `Holder` went away; release its handles. */
   release: { args: { Holder: number }; result: null };
 }

@@ -24,7 +24,7 @@ export interface OutputStream<R> {
  * Opens an output stream through `port` (see `Connection.openOutput`). With `lazy`, the call
  * starts on the first pull, so a stream nobody reads holds nothing at the server.
  */
-export function openOutputStream<K extends "recv" | "read">(
+export function openOutputStream<K extends "recv" | "read" | "watch" | "tail">(
   port: CallPort,
   op: K,
   args: Ops[K]["args"],

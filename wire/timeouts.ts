@@ -15,7 +15,15 @@ export const CALL_TIMEOUT_MS = 10_000;
 export const SLOW_CALL_TIMEOUT_MS = 30_000;
 
 /** Operations that wait for something to happen have no timeout (SPEC §4.6). */
-const _BLOCKING_OPS: ReadonlySet<string> = new Set(["recv", "send", "wait", "stdin", "read"]);
+const _BLOCKING_OPS: ReadonlySet<string> = new Set([
+  "recv",
+  "send",
+  "wait",
+  "stdin",
+  "read",
+  "watch",
+  "tail",
+]);
 
 /**
  * The deadline of one call of `op` (with its `kind` for `mk`) in milliseconds, or undefined for

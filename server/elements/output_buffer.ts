@@ -7,6 +7,7 @@
  */
 import { CircuitError } from "../../wire/errors.ts";
 import type { AckedReader, AckedSource } from "../../wire/streams.ts";
+import { TailRing } from "./tail_ring.ts";
 
 // SPEC §7.2: output is buffered up to 1 MiB per stream before the process blocks on write.
 const DEFAULT_LIMIT = 1 << 20;
@@ -48,6 +49,8 @@ const COMPACT_AFTER = 1024;
 export class OutputBuffer implements AckedSource {
   /** The stream's name, used in error texts (`stdout is being read by another client`). */
   readonly name: "stdout" | "stderr";
+  /** The last output, kept for `tail` whether or not anyone reads the stream (SPEC §13.2). */
+  readonly ring: TailRing = new TailRing();
   readonly #limit: number;
   // Chunks not yet acknowledged; entries before #head are consumed and wait for compaction.
   #chunks: Uint8Array[] = [];
@@ -107,6 +110,8 @@ export class OutputBuffer implements AckedSource {
         if (done || value === undefined) break;
         // The read transferred the buffer; take it back.
         buf = new Uint8Array(value.buffer);
+        // The ring copies, before the buffer is reused; it keeps discarded output too (SPEC §13.2).
+        this.ring.write(value);
         if (this.#discarded || value.length === 0) continue;
         if (value.length < KEEP_READS_FROM) {
           // A short read is copied out, so a chatty process does not pin a buffer per line.
@@ -132,6 +137,7 @@ export class OutputBuffer implements AckedSource {
         await this.#room();
         const { done, value } = await reader.read();
         if (done) break;
+        this.ring.write(value);
         if (this.#discarded || value.length === 0) continue;
         this.#push(value);
       }
@@ -157,6 +163,7 @@ export class OutputBuffer implements AckedSource {
   }
 
   #end(): void {
+    this.ring.end();
     this.#ended = true;
     this.#wakeReaders();
   }

@@ -107,6 +107,8 @@ export type ProbeResult = keyof Membership["probes"];
 export interface MembershipEvents {
   joined(id: string, url: string): void;
   left(id: string, url: string): void;
+  /** A member became suspect (SPEC §13.1 `watch` shows it). */
+  suspected?(id: string, url: string): void;
 }
 
 /**
@@ -441,6 +443,7 @@ export class Membership {
         break;
       case "suspected":
         this.#startSuspicion(u.Id, this.#table.members.get(u.Id)!.inc);
+        this.#events.suspected?.(u.Id, before);
         break;
       case "refreshed":
         clearTimeout(this.#suspicions.get(u.Id));

@@ -15,6 +15,8 @@ import { type Counter, type Histogram, type Labels, Registry } from "./registry.
 const _OPS: Record<OpName, true> = {
   view: true,
   ps: true,
+  watch: true,
+  tail: true,
   ls: true,
   peek: true,
   get: true,

@@ -1,0 +1,186 @@
+/**
+ * The console's HTTP side (SPEC §13.3): a fresh token guards every request (the first one
+ * carrying it gets an HttpOnly, SameSite=Strict cookie); the page and its assets, the actions
+ * as JSON, and server-sent events for the change feed and for a process's live output.
+ *
+ * @module
+ */
+import type { Client } from "../../client/client.ts";
+import type { Proc } from "../../client/handles.ts";
+import type { WatchEvent } from "../../client/watch.ts";
+import { apiActions, runAction } from "./api.ts";
+import { PAGE_ASSETS } from "./assets.ts";
+
+const _COOKIE = "circuit_console";
+
+/** A comment line this often keeps idle event streams (and proxies) from timing out. */
+const _SSE_KEEPALIVE_MS = 15_000;
+
+/** The page shows output from here on: enough context, while a first paint stays cheap. */
+const _OUTPUT_TAIL_BYTES = 64 * 1024;
+
+/** Changes are gathered this long before they go to the page: well under a glance, one wake-up. */
+const _BATCH_MS = 50;
+
+/** Bytes queued for one page before the console stops taking from what feeds it. */
+const _SSE_BUFFER_BYTES = 256 * 1024;
+
+const _encoder = new TextEncoder();
+
+/**
+ * Builds the request handler for `client`, guarded by `token`.
+ *
+ * @example
+ * ```ts ignore
+ * Deno.serve({ hostname: "127.0.0.1", port: 0 }, consoleHandler(client, "s3cret"));
+ * ```
+ */
+export function consoleHandler(client: Client, token: string): (req: Request) => Promise<Response> {
+  const actions = apiActions(client);
+  return async (req) => {
+    const url = new URL(req.url);
+    const given = url.searchParams.get("token");
+    const cookie = _cookieOf(req);
+    if (given !== token && cookie !== token) return new Response("unauthorized\n", { status: 401 });
+    if (given === token && cookie !== token) {
+      // The token leaves the address bar: from now on the cookie proves the page.
+      url.searchParams.delete("token");
+      return new Response(null, {
+        status: 303,
+        headers: {
+          location: url.pathname + url.search,
+          "set-cookie": `${_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`,
+        },
+      });
+    }
+    const asset = PAGE_ASSETS[url.pathname];
+    if (asset && req.method === "GET") {
+      return new Response(asset.text, {
+        headers: { "content-type": asset.type, "cache-control": "no-store" },
+      });
+    }
+    if (url.pathname === "/events") return _watchEvents(client);
+    if (url.pathname === "/output") return _outputEvents(client, url.searchParams.get("path") ?? "");
+    if (url.pathname.startsWith("/api/") && req.method === "POST") {
+      let body: Record<string, unknown>;
+      try {
+        body = await req.json();
+      } catch {
+        return Response.json({ ok: false, error: "circuit: console: malformed request" }, { status: 400 });
+      }
+      return Response.json(await runAction(actions, url.pathname.slice(5), body ?? {}));
+    }
+    return new Response("not found\n", { status: 404 });
+  };
+}
+
+function _cookieOf(req: Request): string | null {
+  for (const part of (req.headers.get("cookie") ?? "").split(";")) {
+    const [k, v] = part.trim().split("=");
+    if (k === _COOKIE) return v ?? null;
+  }
+  return null;
+}
+
+/**
+ * An event-stream response; `feed` writes events until the page goes away, which cancels the
+ * body and so aborts `signal`.
+ */
+function _sse(
+  feed: (send: (event: string, data: unknown) => Promise<void>, signal: AbortSignal) => Promise<void>,
+): Response {
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const gone = new AbortController();
+  const signal = gone.signal;
+  // Back-pressure: a page slower than the stream holds up `send`, so the console buffers at most
+  // _SSE_BUFFER_BYTES per page (a followed tail then skips what its ring overwrote meanwhile).
+  let room: (() => void) | null = null;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      const write = (text: string): Promise<void> => {
+        try {
+          controller.enqueue(_encoder.encode(text));
+        } catch {
+          return Promise.resolve(); // closed under us: the page went away
+        }
+        if ((controller.desiredSize ?? 1) > 0 || signal.aborted) return Promise.resolve();
+        return new Promise<void>((resolve) => (room = resolve));
+      };
+      timer = setInterval(() => write(": keep-alive\n\n"), _SSE_KEEPALIVE_MS);
+      feed((event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`), signal)
+        .catch((err) => {
+          if (!signal.aborted) {
+            write(`event: failure\ndata: ${JSON.stringify(String(err?.message ?? err))}\n\n`);
+          }
+        })
+        .finally(() => {
+          clearInterval(timer);
+          try {
+            controller.close();
+          } catch {
+            // already closed
+          }
+        });
+    },
+    pull() {
+      const r = room;
+      room = null;
+      r?.();
+    },
+    cancel() {
+      clearInterval(timer);
+      gone.abort();
+      room?.();
+    },
+  }, new ByteLengthQueuingStrategy({ highWaterMark: _SSE_BUFFER_BYTES }));
+  return new Response(body, {
+    headers: { "content-type": "text/event-stream", "cache-control": "no-store" },
+  });
+}
+
+function _watchEvents(client: Client): Response {
+  return _sse(async (send, signal) => {
+    send("hello", { server: client.serverId, addr: client.addr });
+    // Changes go out in batches: each event-stream message costs the browser a wake-up, which a
+    // cluster running hundreds of short jobs a second would otherwise pay per change.
+    let batch: WatchEvent[] = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let sent = Promise.resolve();
+    const flush = () => {
+      timer = undefined;
+      sent = send("changes", batch);
+      batch = [];
+    };
+    try {
+      for await (const ev of client.watch("/...", { signal })) {
+        // A stalled page stops the watch being read: the server's bound on it (overflow, then a
+        // snapshot) is then what limits the memory, not this process.
+        await sent;
+        batch.push(ev);
+        timer ??= setTimeout(flush, _BATCH_MS);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+}
+
+function _outputEvents(client: Client, path: string): Response {
+  return _sse(async (send, signal) => {
+    const h = await client.walk(path).get();
+    if (!h || (h.kind !== "proc" && h.kind !== "docker")) {
+      throw new Error(`${path} is not a process or a container`);
+    }
+    const follow = (stream: "stdout" | "stderr") =>
+      (async () => {
+        const decoder = new TextDecoder();
+        for await (
+          const chunk of (h as Proc).tail({ follow: true, bytes: _OUTPUT_TAIL_BYTES, stream, signal })
+        ) {
+          await send("output", { stream, text: decoder.decode(chunk, { stream: true }) });
+        }
+      })();
+    await Promise.all([follow("stdout"), follow("stderr")]);
+    send("end", null);
+  });
+}
