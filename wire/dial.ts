@@ -79,24 +79,28 @@ async function _open(url: string, opts: DialOptions, early: boolean): Promise<Co
   };
   try {
     const caPem = opts.key ? (await clusterCa(opts.key)).certPem : null;
+    let tcp: Deno.TcpConn;
     try {
-      socket = caPem === null
-        ? await Deno.connect({ hostname: u.host, port: u.port })
-        : await Deno.connectTls({ hostname: u.host, port: u.port, caCerts: [caPem] });
+      tcp = await Deno.connect({ hostname: u.host, port: u.port });
     } catch (err) {
       throw new ConnectionError(_connectCause(err));
     }
+    socket = tcp;
     if (timedOut) throw timeoutError();
-    if ("handshake" in socket) {
+    // Before TLS starts: the TLS stream keeps the socket, and without TCP_NODELAY rustls's
+    // separate ChangeCipherSpec record stalls the handshake ~40 ms for a delayed ACK.
+    tcp.setNoDelay(true);
+    if (caPem !== null) {
+      // The server's leaf must chain to the cluster CA and name the host dialed (SPEC §10.1).
+      const tls = await Deno.startTls(tcp, { hostname: u.host, caCerts: [caPem] });
+      socket = tls;
       try {
-        await socket.handshake();
+        await tls.handshake();
       } catch (err) {
-        socket.close();
+        tls.close();
         if (timedOut) throw timeoutError();
         throw new ConnectionError(dialerTlsCause(err));
       }
-    } else {
-      (socket as Deno.TcpConn).setNoDelay(true);
     }
     const transport = new FrameTransport(socket);
     if (early && !opts.key) transport.cork();
