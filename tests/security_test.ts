@@ -488,3 +488,45 @@ Deno.test("a foreign TLS client (openssl s_client) gets TLS 1.3 with the cluster
     }
   });
 });
+
+Deno.test("a dialer refuses a server leaf of the right CA that has expired or is not yet valid", async (t) => {
+  const { deriveClusterCa, issueLeaf } = await import("../wire/crypto/ca.ts");
+  const { TlsListener } = await import("../server/tls_listener.ts");
+  const { connect } = await import("../wire/dial.ts");
+  const key = crypto.getRandomValues(new Uint8Array(64));
+  const ca = await deriveClusterCa(key);
+  const hour = 3600_000;
+  const cases = {
+    "expired an hour ago": {
+      notBefore: new Date(Date.now() - 3 * hour),
+      notAfter: new Date(Date.now() - hour),
+    },
+    "valid only from tomorrow": { notBefore: new Date(Date.now() + 24 * hour) },
+  };
+  for (const [name, validity] of Object.entries(cases)) {
+    await t.step(name, async () => {
+      const leaf = await issueLeaf(ca, {
+        role: "server",
+        name: "server:Q0123456789abcdef",
+        hosts: ["127.0.0.1"],
+      }, validity);
+      const listener = await TlsListener.listen("127.0.0.1", 0, leaf.certPem, leaf.keyPem);
+      const accepted: Promise<unknown>[] = [];
+      const serving = (async () => {
+        for await (const conn of listener) {
+          accepted.push(conn.handshake().catch((e) => e).finally(() => conn.close()));
+        }
+      })();
+      try {
+        await assert.rejects(
+          connect(`circuit://127.0.0.1:${listener.addr.port}/42/Q0123456789abcdef`, { key }),
+          (e: Error) => /^authentication failed: server certificate (expired|not yet valid)$/.test(e.message),
+        );
+      } finally {
+        listener.close();
+        await serving;
+        await Promise.all(accepted);
+      }
+    });
+  }
+});

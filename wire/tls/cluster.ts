@@ -53,6 +53,8 @@ export function dialerTlsCause(err: unknown): string {
   if (/invalid peer certificate: (BadSignature|UnknownIssuer)/.test(msg)) {
     return "authentication failed: key mismatch";
   }
+  if (/certificate expired/i.test(msg)) return "authentication failed: server certificate expired";
+  if (/not valid yet/i.test(msg)) return "authentication failed: server certificate not yet valid";
   if (/invalid peer certificate/.test(msg)) return `authentication failed: ${msg}`;
   return "connection lost";
 }
