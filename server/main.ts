@@ -5,6 +5,8 @@
  * @module
  */
 import { parseKeyText } from "../wire/crypto/keys.ts";
+import { serverLeaf } from "./tls_leaf.ts";
+import { TlsListener } from "./tls_listener.ts";
 import { formatCircuitUrl, parseCircuitUrl } from "../wire/url.ts";
 import { VERSION } from "../wire/version.ts";
 import { advertisedHost, interfaceAddress, parseListenAddr } from "./address.ts";
@@ -124,11 +126,15 @@ export async function runServer(opts: StartOptions): Promise<number> {
     return fail(message(err));
   }
   log(`Created and locked ${varDir}/.lock`);
-  if (key) log("Using symmetric HMAC authentication and AES-256-GCM encryption.");
-
-  let listener: Deno.TcpListener;
+  let listener: Deno.Listener<Deno.TcpConn> | TlsListener;
   try {
-    listener = Deno.listen({ hostname: listenAt.hostname, port: listenAt.port });
+    if (key) {
+      const leaf = await serverLeaf(key, workerId, listenAt.hostname);
+      log("Using mutual TLS 1.3 with the cluster CA of the key.");
+      listener = await TlsListener.listen(listenAt.hostname, listenAt.port, leaf.certPem, leaf.keyPem);
+    } else {
+      listener = Deno.listen({ hostname: listenAt.hostname, port: listenAt.port });
+    }
   } catch (err) {
     lock.close();
     dropVarDir();

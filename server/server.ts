@@ -11,6 +11,8 @@ import { ADMIN, ANONYMOUS, serverIdentity } from "../wire/identity.ts";
 import { parseAnchorPath } from "../wire/path.ts";
 import { parseCircuitUrl } from "../wire/url.ts";
 import { FrameTransport } from "../wire/transport.ts";
+import { acceptorTlsReason } from "../wire/tls/cluster.ts";
+import type { AcceptedTls, TlsListener } from "./tls_listener.ts";
 import type { DockerEngine } from "./docker/engine.ts";
 import type { ProcElement } from "./elements/proc.ts";
 import { ServerElement } from "./elements/server.ts";
@@ -36,7 +38,8 @@ const _SHUTDOWN_GRACE_MS = 5_000;
 
 /** Everything the daemon is made of, decided before it starts. */
 export interface ServerInit {
-  listener: Deno.TcpListener;
+  /** Plain TCP, or TLS 1.3 with the server's leaf when keyed. */
+  listener: Deno.Listener<Deno.TcpConn> | TlsListener;
   url: string;
   workerId: string;
   serverId: string;
@@ -224,10 +227,10 @@ export class CircuitServer {
     }
   }
 
-  async #accept(socket: Deno.TcpConn): Promise<void> {
+  async #accept(socket: Deno.TcpConn | AcceptedTls): Promise<void> {
     const remote = socket.remoteAddr as Deno.NetAddr;
     const peer = `${remote.hostname.includes(":") ? `[${remote.hostname}]` : remote.hostname}:${remote.port}`;
-    socket.setNoDelay(true);
+    if (!("handshake" in socket)) socket.setNoDelay(true);
     const transport = new FrameTransport(socket);
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -236,6 +239,12 @@ export class CircuitServer {
     }, HANDSHAKE_TIMEOUT_MS);
     let result;
     try {
+      if ("handshake" in socket) {
+        // TLS first (SPEC §10.1); its failures say which of the §10.3 cases this is.
+        await socket.handshake().catch((err) => {
+          throw timedOut ? err : new HandshakeRejected(acceptorTlsReason(err));
+        });
+      }
       const [pid] = this.url.split("/").slice(-2);
       result = await acceptHandshake(transport, {
         serverId: this.serverId,
@@ -244,9 +253,6 @@ export class CircuitServer {
         pid: Number(pid),
         key: this.#init.key,
       });
-      if (result.keys) {
-        transport.encrypt(await result.keys.sealerFor("acceptor"), await result.keys.openerFor("acceptor"));
-      }
     } catch (err) {
       const reason = err instanceof HandshakeRejected
         ? err.message

@@ -1,5 +1,6 @@
 /**
- * Dialing a server: TCP connect, handshake, then a running {@link Connection}.
+ * Dialing a server: TCP connect (TLS 1.3 with a key, verifying the server's certificate against
+ * the cluster CA), handshake, then a running {@link Connection}.
  *
  * @module
  */
@@ -9,6 +10,7 @@ import { dialHandshake } from "./handshake.ts";
 import { FrameTransport } from "./transport.ts";
 import { parseCircuitUrl } from "./url.ts";
 import { after } from "./deadlines.ts";
+import { clusterCa, dialerTlsCause } from "./tls/cluster.ts";
 
 /** Connect plus handshake must finish within this time (SPEC §4.6). */
 export const DIAL_TIMEOUT_MS = 5_000;
@@ -52,8 +54,8 @@ export async function connect(url: string, opts: DialOptions = {}): Promise<Conn
  * the hello held back until the caller's first call joins it: both leave in one write, a round
  * trip sooner (the server reads the call only once it has accepted the hello). The caller must
  * make a call at once. `welcomed` on the result rejects with the `ConnectionError` of a failed
- * handshake, which also fails the calls. With a key it returns after the whole handshake, whose
- * keys seal every frame that follows.
+ * handshake, which also fails the calls. With a key it returns after the TLS handshake and the
+ * key proofs inside it.
  *
  * @example
  * ```ts ignore
@@ -68,7 +70,7 @@ export function connectEarly(url: string, opts: DialOptions = {}): Promise<Conne
 
 async function _open(url: string, opts: DialOptions, early: boolean): Promise<Connection> {
   const u = parseCircuitUrl(url);
-  let socket: Deno.TcpConn | null = null;
+  let socket: Deno.TcpConn | Deno.TlsConn | null = null;
   let timedOut = false;
   const timeoutError = () => new ConnectionError(`timed out after ${DIAL_TIMEOUT_MS / 1000}s`);
   const cancelTimer = after(DIAL_TIMEOUT_MS, () => {
@@ -82,13 +84,30 @@ async function _open(url: string, opts: DialOptions, early: boolean): Promise<Co
     opts.signal?.removeEventListener("abort", onAbort);
   };
   try {
+    const caPem = opts.key ? (await clusterCa(opts.key)).certPem : null;
+    let tcp: Deno.TcpConn;
     try {
-      socket = await Deno.connect({ hostname: u.host, port: u.port });
+      tcp = await Deno.connect({ hostname: u.host, port: u.port });
     } catch (err) {
       throw new ConnectionError(_connectCause(err));
     }
+    socket = tcp;
     if (timedOut) throw timeoutError();
-    socket.setNoDelay(true);
+    // Before TLS starts: the TLS stream keeps the socket, and without TCP_NODELAY rustls's
+    // separate ChangeCipherSpec record stalls the handshake ~40 ms for a delayed ACK.
+    tcp.setNoDelay(true);
+    if (caPem !== null) {
+      // The server's leaf must chain to the cluster CA and name the host dialed (SPEC §10.1).
+      const tls = await Deno.startTls(tcp, { hostname: u.host, caCerts: [caPem] });
+      socket = tls;
+      try {
+        await tls.handshake();
+      } catch (err) {
+        tls.close();
+        if (timedOut) throw timeoutError();
+        throw new ConnectionError(dialerTlsCause(err));
+      }
+    }
     const transport = new FrameTransport(socket);
     if (early && !opts.key) transport.cork();
     const handshake = dialHandshake(transport, `${u.workerId}/${u.pid}`, {
@@ -110,8 +129,6 @@ async function _open(url: string, opts: DialOptions, early: boolean): Promise<Co
     let conn: Connection;
     if (opts.key) {
       const result = await handshake;
-      const role = "dialer";
-      transport.encrypt(await result.keys!.sealerFor(role), await result.keys!.openerFor(role));
       conn = new Connection(transport, { ...init, serverId: result.info.serverId, url: result.info.url });
       settled();
     } else {

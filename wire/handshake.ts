@@ -1,6 +1,7 @@
 /**
  * The handshake that opens every connection (SPEC §10.1, §11.2): explicitly framed messages,
- * each one frame of msgpack, so no parser reads past its own message.
+ * each one frame of msgpack, so no parser reads past its own message. With a key it runs inside
+ * TLS 1.3 (wire/tls/), and the nonces and proofs show each side holds the key.
  *
  * ```
  * dialer   → Hello   {V, Role, Keyed, Target, From, Id, Nonce?}
@@ -16,6 +17,7 @@ import { ConnectionError } from "./errors.ts";
 import { decodeMessage, encodeBodyShared } from "./frame.ts";
 import type { FrameTransport } from "./transport.ts";
 import { HandshakeKeys, newNonce } from "./crypto/handshake.ts";
+import { ALERT_NO_KEY, opensTlsRecord } from "./tls/cluster.ts";
 
 /** Version of the wire protocol; both sides must speak the same. */
 export const PROTOCOL_VERSION = 1;
@@ -97,6 +99,13 @@ export async function dialHandshake(
       Nonce: nonce,
     }),
   );
+  if (!me.key) {
+    // A keyed server answers plain bytes with a TLS alert record (SPEC §10.3).
+    const head = await t.peek(2);
+    if (head && opensTlsRecord(head)) {
+      throw new ConnectionError("authentication failed: server requires a key");
+    }
+  }
   const welcome = await _readMessage(t);
   if (typeof welcome.Error === "string") throw new ConnectionError(welcome.Error);
   if (welcome.V !== PROTOCOL_VERSION) throw new ConnectionError("protocol version mismatch");
@@ -131,6 +140,14 @@ export async function acceptHandshake(
   t: FrameTransport,
   me: AcceptorIdentity,
 ): Promise<{ hello: DialerHello; keys: HandshakeKeys | null }> {
+  if (!me.key) {
+    const head = await t.peek(2);
+    if (head && opensTlsRecord(head)) {
+      // A dialer with a key opened TLS; an alert tells it why it is refused (SPEC §10.3).
+      await t.writeRaw(ALERT_NO_KEY).catch(() => {});
+      throw new HandshakeRejected("authentication failed: server does not use a key");
+    }
+  }
   const hello = await _readMessage(t);
   const reject = async (reason: string): Promise<never> => {
     t.send(encodeBodyShared({ Error: reason }));

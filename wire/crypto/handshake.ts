@@ -1,23 +1,21 @@
 /**
- * The cryptography of the keyed handshake (SPEC §10.1): nonces, HKDF key derivation, the mutual
- * challenge–response proofs and the per-connection traffic keys. Framing and transport of the
- * handshake messages are the caller's; these functions only compute.
+ * The key holders' proof inside TLS (SPEC §10.1): `Deno.listenTls` cannot ask a dialer for a
+ * certificate, so the dialer (and, belt and braces, the acceptor) proves it holds the cluster key
+ * by the framed HMAC-SHA256 challenge–response of the previous revision, run inside the TLS 1.3
+ * channel. These functions only compute; framing and transport are the caller's.
  *
  * Protocol, for a dialer D connecting to an acceptor A whose identity is `"<workerID>/<pid>"`:
  * 1. D and A each send a fresh 32-byte nonce from {@linkcode newNonce}.
  * 2. Both call `HandshakeKeys.derive(key, dialerNonce, acceptorNonce)`: HKDF-SHA256 with salt
- *    dialerNonce ‖ acceptorNonce and info `"circuit v1 auth"`, `"circuit v1 dialer->acceptor"`,
- *    `"circuit v1 acceptor->dialer"` yields an HMAC key and one AES-256-GCM key per direction, all
- *    fresh for every connection.
+ *    dialerNonce ‖ acceptorNonce and info `"circuit v1 auth"` yields an HMAC key fresh for every
+ *    connection.
  * 3. Each side sends `prove(ownRole, identity)` = HMAC-SHA256(auth key, role label ‖ dialerNonce ‖
  *    acceptorNonce ‖ utf8(identity)) and checks the peer's with `verify(peerRole, identity, proof)`.
  *    The role label differs, so a proof reflected back to its sender fails; the nonces make it
  *    useless on any other connection.
- * 4. Traffic is sealed with `sealerFor(ownRole)` and opened with `openerFor(ownRole)`.
  *
  * @module
  */
-import { FrameOpener, FrameSealer } from "./sealer.ts";
 
 /** Which end of a connection: the side that dialed or the side that accepted. */
 export type Role = "dialer" | "acceptor";
@@ -27,12 +25,8 @@ export const NONCE_BYTES = 32;
 
 const _enc = new TextEncoder();
 
-/** HKDF `info` labels; distinct so no two uses ever share a key. */
-const _INFO = {
-  auth: _enc.encode("circuit v1 auth"),
-  dialer: _enc.encode("circuit v1 dialer->acceptor"),
-  acceptor: _enc.encode("circuit v1 acceptor->dialer"),
-};
+/** HKDF `info` label of the proof key; distinct from every other use of the key. */
+const _INFO_AUTH = _enc.encode("circuit v1 auth");
 
 /**
  * First bytes of each role's proof input. They differ in their first byte, so no proof input of
@@ -57,7 +51,7 @@ export function newNonce(): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * The keys of one connection, derived from the cluster key and both nonces.
+ * The proof key of one connection, derived from the cluster key and both nonces.
  *
  * @example
  * ```ts
@@ -69,24 +63,15 @@ export function newNonce(): Uint8Array<ArrayBuffer> {
  * const proof = await dialer.prove("dialer", "Q1234567890abcdef/42");
  * console.log(await acceptor.verify("dialer", "Q1234567890abcdef/42", proof)); // true
  * console.log(await acceptor.verify("acceptor", "Q1234567890abcdef/42", proof)); // false: reflected
- * const wire = await dialer.sealerFor("dialer").seal(new Uint8Array([7]));
- * const plain = await acceptor.openerFor("acceptor").open(wire.subarray(0, 4), wire.subarray(4));
- * console.log(plain); // Uint8Array(1) [ 7 ]
  * ```
  */
 export class HandshakeKeys {
   #auth: CryptoKey;
   #nonces: Uint8Array;
-  // One sealer and opener per direction for the life of the connection: a second sealer on the same
-  // key would start again at counter 0 and reuse GCM nonces.
-  #sealers: Record<Role, FrameSealer>;
-  #openers: Record<Role, FrameOpener>;
 
-  private constructor(auth: CryptoKey, nonces: Uint8Array, dialer: CryptoKey, acceptor: CryptoKey) {
+  private constructor(auth: CryptoKey, nonces: Uint8Array) {
     this.#auth = auth;
     this.#nonces = nonces;
-    this.#sealers = { dialer: new FrameSealer(dialer), acceptor: new FrameSealer(acceptor) };
-    this.#openers = { dialer: new FrameOpener(acceptor), acceptor: new FrameOpener(dialer) };
   }
 
   /**
@@ -108,21 +93,14 @@ export class HandshakeKeys {
     const base = await crypto.subtle.importKey("raw", key as Uint8Array<ArrayBuffer>, "HKDF", false, [
       "deriveKey",
     ]);
-    const hkdf = (info: Uint8Array) => ({ name: "HKDF", hash: "SHA-256", salt: nonces, info });
-    const aes = (info: Uint8Array) =>
-      crypto.subtle.deriveKey(hkdf(info), base, { name: "AES-GCM", length: 256 }, false, [
-        "encrypt",
-        "decrypt",
-      ]);
-    const [auth, dialer, acceptor] = await Promise.all([
-      crypto.subtle.deriveKey(hkdf(_INFO.auth), base, { name: "HMAC", hash: "SHA-256", length: 256 }, false, [
-        "sign",
-        "verify",
-      ]),
-      aes(_INFO.dialer),
-      aes(_INFO.acceptor),
-    ]);
-    return new HandshakeKeys(auth, nonces, dialer, acceptor);
+    const auth = await crypto.subtle.deriveKey(
+      { name: "HKDF", hash: "SHA-256", salt: nonces, info: _INFO_AUTH },
+      base,
+      { name: "HMAC", hash: "SHA-256", length: 256 },
+      false,
+      ["sign", "verify"],
+    );
+    return new HandshakeKeys(auth, nonces);
   }
 
   /** The proof that the side playing `role` knows the key, bound to the target's `identity`. */
@@ -150,15 +128,5 @@ export class HandshakeKeys {
       proof as Uint8Array<ArrayBuffer>,
       this.#proofInput(role, identity),
     );
-  }
-
-  /** The sealer for frames the side playing `self` sends; the same object on every call. */
-  sealerFor(self: Role): FrameSealer {
-    return this.#sealers[self];
-  }
-
-  /** The opener for frames the side playing `self` receives; always the same object. */
-  openerFor(self: Role): FrameOpener {
-    return this.#openers[self];
   }
 }
