@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { CallObserver, Connection, IncomingCall } from "../wire/connection.ts";
+import type { CallObserver } from "../wire/call_observer.ts";
+import type { Connection, IncomingCall } from "../wire/connection.ts";
 import { connect } from "../wire/dial.ts";
 
 /** A retired duplicate connection is closed once idle; checked this often. */

@@ -11,6 +11,7 @@ import type { OpName, Ops } from "./ops.ts";
 import type { FrameTransport } from "./transport.ts";
 import { after, every } from "./deadlines.ts";
 import { ANONYMOUS, type Identity } from "./identity.ts";
+import type { CallObserver, CallOutcome } from "./call_observer.ts";
 import type { CallOptions, CallPort } from "./call_port.ts";
 import { IncomingCall } from "./incoming_call.ts";
 import { type InputStream, openInputStream } from "./input_stream.ts";
@@ -48,20 +49,6 @@ interface _Outgoing {
   onStream(f: Frame): void;
   onResult(value: unknown): void;
   onError(kind: number, message: string): void;
-}
-
-/** How an incoming call ended: replied, failed, or cancelled by the caller or a lost connection. */
-export type CallOutcome = "ok" | "error" | "cancelled";
-
-/**
- * Learns what the calls a peer makes here do (server metrics, SPEC §13.4). Called synchronously
- * on the hot path: implementations only add to numbers.
- */
-export interface CallObserver {
-  /** Incoming call `op`, begun at `startedMs` (performance.now()), has ended. */
-  callEnded(op: string, outcome: CallOutcome, startedMs: number): void;
-  /** An incoming call's byte stream moved `n` bytes in (`send`, `stdin`) or out (`recv`, `read`). */
-  streamBytes(direction: "in" | "out", n: number): void;
 }
 
 /** Options of a new connection. */

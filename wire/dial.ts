@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { type CallObserver, Connection, type IncomingCall } from "./connection.ts";
+import type { CallObserver } from "./call_observer.ts";
+import { Connection, type IncomingCall } from "./connection.ts";
 import { CircuitError, ConnectionError } from "./errors.ts";
 import { dialHandshake } from "./handshake.ts";
 import { FrameTransport } from "./transport.ts";

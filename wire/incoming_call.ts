@@ -6,7 +6,8 @@
  */
 import { CircuitError, ConnectionError } from "./errors.ts";
 import { ErrorKind, type Frame, T } from "./frame.ts";
-import type { CallOutcome, Connection } from "./connection.ts";
+import type { CallOutcome } from "./call_observer.ts";
+import type { Connection } from "./connection.ts";
 import type { AckedReader, ByteSink } from "./streams.ts";
 import { WaitList } from "./wait_list.ts";
 import { DATA_CHUNK, OUTPUT_WINDOW, STREAM_WINDOW } from "./windows.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { CallObserver, CallOutcome } from "../../wire/connection.ts";
+import type { CallObserver, CallOutcome } from "../../wire/call_observer.ts";
 import { encodeShared } from "../../wire/msgpack.ts";
 import type { OpName } from "../../wire/ops.ts";
 import { VERSION } from "../../wire/version.ts";
