@@ -140,7 +140,8 @@ async function _open(url: string, opts: DialOptions, early: boolean): Promise<Co
     return conn;
   } catch (err) {
     settled();
-    throw err;
+    // Whatever the deadline's close broke on the way (a TLS start, a read) is the deadline's doing.
+    throw timedOut && !(err instanceof CircuitError) ? timeoutError() : err;
   }
 }
 
