@@ -6,12 +6,7 @@
  */
 import { Connection, type IncomingCall } from "../wire/connection.ts";
 import { CircuitError, ConnectionError } from "../wire/errors.ts";
-import { acceptHandshake, HandshakeRejected } from "../wire/handshake.ts";
-import { ADMIN, ANONYMOUS, serverIdentity } from "../wire/identity.ts";
 import { parseAnchorPath } from "../wire/path.ts";
-import { parseCircuitUrl } from "../wire/url.ts";
-import { FrameTransport } from "../wire/transport.ts";
-import { acceptorTlsReason } from "../wire/tls/cluster.ts";
 import type { AcceptedTls, TlsListener } from "./tls_listener.ts";
 import type { DockerEngine } from "./docker/engine.ts";
 import type { ProcElement } from "./elements/proc.ts";
@@ -26,7 +21,8 @@ import { ServerMetrics } from "./metrics/server_metrics.ts";
 import { Namespace } from "./namespace.ts";
 import type { OpsLog } from "./ops_log.ts";
 import { Peers } from "./peers.ts";
-import { CallLimiter, HANDSHAKE_TIMEOUT_MS } from "./limits.ts";
+import { CallLimiter } from "./limits.ts";
+import { acceptPeer } from "./accept.ts";
 import { CALL_TIMEOUT_MS, timeoutOf } from "../wire/timeouts.ts";
 import { Authorizer, callerOf, forwardedWho } from "./policy/enforce.ts";
 import type { SecurityCounters } from "./policy/counters.ts";
@@ -228,58 +224,26 @@ export class CircuitServer {
   }
 
   async #accept(socket: Deno.TcpConn | AcceptedTls): Promise<void> {
-    const remote = socket.remoteAddr as Deno.NetAddr;
-    const peer = `${remote.hostname.includes(":") ? `[${remote.hostname}]` : remote.hostname}:${remote.port}`;
-    if (!("handshake" in socket)) socket.setNoDelay(true);
-    const transport = new FrameTransport(socket);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      transport.close();
-    }, HANDSHAKE_TIMEOUT_MS);
-    let result;
-    try {
-      if ("handshake" in socket) {
-        // TLS first (SPEC §10.1); its failures say which of the §10.3 cases this is.
-        await socket.handshake().catch((err) => {
-          throw timedOut ? err : new HandshakeRejected(acceptorTlsReason(err));
-        });
-      }
-      const [pid] = this.url.split("/").slice(-2);
-      result = await acceptHandshake(transport, {
-        serverId: this.serverId,
-        url: this.url,
-        workerId: this.#init.workerId,
-        pid: Number(pid),
-        key: this.#init.key,
-      });
-    } catch (err) {
-      const reason = err instanceof HandshakeRejected
-        ? err.message
-        : timedOut
-        ? `handshake timed out after ${HANDSHAKE_TIMEOUT_MS / 1000}s`
-        : `handshake failed: ${err instanceof Error ? err.message : err}`;
-      log(`rejected peer ${peer}: ${reason}`);
-      this.#init.opsLog.record("reject", { Peer: peer, Reason: reason });
-      transport.close();
-      return;
-    } finally {
-      clearTimeout(timer);
-    }
+    const accepted = await acceptPeer(socket, {
+      serverId: this.serverId,
+      url: this.url,
+      workerId: this.#init.workerId,
+      key: this.#init.key,
+      log,
+      record: (op, fields) => this.#init.opsLog.record(op, fields),
+    });
+    if (!accepted) return;
+    const { transport, hello, identity } = accepted;
     if (this.#shuttingDown) return transport.close();
-    const isServer = result.hello.role === "server";
+    const isServer = hello.role === "server";
     const conn = new Connection(transport, {
       dialer: false,
-      serverId: isServer ? result.hello.id : "",
-      url: result.hello.from,
+      serverId: isServer ? hello.id : "",
+      url: hello.from,
       onCall: (call) => this.#dispatch(call),
       limiter: new CallLimiter(),
       observer: this.#metrics ?? undefined,
-      identity: result.keys === null
-        ? ANONYMOUS
-        : isServer
-        ? serverIdentity(parseCircuitUrl(result.hello.from).workerId)
-        : ADMIN,
+      identity,
     });
     this.#connKeys.set(conn, this.#nextConnKey++);
     if (isServer) this.#peers.adopt(conn);
