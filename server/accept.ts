@@ -19,6 +19,8 @@ export interface AcceptContext {
   url: string;
   workerId: string;
   key?: Uint8Array;
+  /** Whether a credential's name is revoked by the policy in force now. */
+  isRevoked: (name: string) => boolean;
   log: (line: string) => void;
   record: (op: string, fields: Record<string, unknown>) => void;
 }
@@ -65,9 +67,12 @@ export async function acceptPeer(
       workerId: ctx.workerId,
       pid: Number(pid),
       key: ctx.key,
+      isRevoked: ctx.isRevoked,
     });
     const { hello } = result;
-    const identity = result.keys === null
+    const identity = result.credential
+      ? result.credential
+      : result.keys === null
       ? ANONYMOUS
       : hello.role === "server"
       ? serverIdentity(parseCircuitUrl(hello.from).workerId)

@@ -229,6 +229,7 @@ export class CircuitServer {
       url: this.url,
       workerId: this.#init.workerId,
       key: this.#init.key,
+      isRevoked: (name) => this.#authz.policy?.isRevoked(name) ?? false,
       log,
       record: (op, fields) => this.#init.opsLog.record(op, fields),
     });
