@@ -42,6 +42,13 @@ export async function issue(inv: Invocation): Promise<number> {
     throw new CircuitError(`invalid -ttl "${ttl}": want a duration such as 720h or 90m`);
   }
   // The key file only (never CIRCUIT_CRED or a context's credential): issuing needs the key itself.
+  const path = strings.get("hmac") ?? Deno.env.get("CIRCUIT_HMAC") ?? "";
+  const text = path === "" ? "" : await Deno.readTextFile(path).catch(() => "");
+  if (text.includes("-----BEGIN ")) {
+    throw new CircuitError(
+      `${path} is a credential: a credential cannot issue credentials, only the key can`,
+    );
+  }
   const key = await readKey(strings.get("hmac"));
   if (!key) throw new CircuitError("issue needs the cluster key: -hmac FILE or CIRCUIT_HMAC");
   await writeStdout(await issueCredential(await clusterCa(key), name, [...new Set(groups)], ttlMs));

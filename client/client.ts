@@ -5,6 +5,7 @@
  */
 import type { Connection } from "../wire/connection.ts";
 import { parseKeyText } from "../wire/crypto/keys.ts";
+import { type Credential, parseCredential } from "../wire/crypto/credential.ts";
 import { connect } from "../wire/dial.ts";
 import { CircuitError } from "../wire/errors.ts";
 import {
@@ -48,11 +49,26 @@ export type Key = Uint8Array | string;
 export interface DialOptions {
   /** The cluster key, when the cluster uses one. */
   key?: Key;
+  /**
+   * A credential from `circuit issue` (its PEM text), instead of the key (SPEC §10.5): the
+   * client is then known by the credential's name and groups. Not with `key`; not for discovery.
+   */
+  credential?: string;
 }
 
 function _keyBytes(key: Key | undefined): Uint8Array | undefined {
   if (key === undefined) return undefined;
   return typeof key === "string" ? parseKeyText(key, "(key)") : key;
+}
+
+async function _auth(opts: DialOptions): Promise<{ key?: Uint8Array; credential?: Credential }> {
+  if (opts.credential === undefined) return { key: _keyBytes(opts.key) };
+  if (opts.key !== undefined) throw new CircuitError("a key and a credential cannot be used together");
+  try {
+    return { credential: await parseCredential(opts.credential) };
+  } catch (err) {
+    throw new CircuitError(`credential: ${(err as Error).message}`);
+  }
 }
 
 /**
@@ -379,10 +395,16 @@ export class Client implements AsyncDisposable {
  * import { dial } from "@circuit/client";
  * const client = await dial("circuit://127.0.0.1:4000/812/Q0de74570a61e9688");
  * await client.close();
+ * // With a credential from `circuit issue … > alice.cred`:
+ * const alice = await dial("circuit://127.0.0.1:4000/812/Q0de74570a61e9688", {
+ *   credential: await Deno.readTextFile("alice.cred"),
+ * });
+ * await alice.close();
  * ```
  */
 export async function dial(url?: string, opts: DialOptions = {}): Promise<Client> {
-  return new Client(await connect(url ?? await _urlFromEnv(), { key: _keyBytes(opts.key) }));
+  const auth = await _auth(opts);
+  return new Client(await connect(url ?? await _urlFromEnv(), auth));
 }
 
 /** `dial()` without a URL (SPEC §15.4): `CIRCUIT_URL`, then the file named by `CIRCUIT`. */
@@ -409,6 +431,10 @@ async function _urlFromEnv(): Promise<string> {
  * ```
  */
 export async function dialDiscover(addr: string, opts: DialOptions = {}): Promise<Client> {
+  // Discovery answers are HMAC'd under the key (SPEC §10.3), which a credential lacks.
+  if (opts.credential !== undefined) {
+    throw new CircuitError("discovery needs the cluster key, not a credential");
+  }
   const key = _keyBytes(opts.key);
   const { discover } = await import("./discover.ts");
   return new Client(await connect(await discover(addr, { key }), { key }));
