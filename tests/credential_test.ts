@@ -10,7 +10,14 @@ import { dial } from "../mod.ts";
 import { connect } from "../wire/dial.ts";
 import { parseKeyText } from "../wire/crypto/keys.ts";
 import { deriveClusterCa } from "../wire/crypto/ca.ts";
-import { issueCredential, parseCredential } from "../wire/crypto/credential.ts";
+import {
+  issueCredential,
+  parseCredential,
+  proveCredential,
+  verifyCredentialProof,
+  verifyLeaf,
+} from "../wire/crypto/credential.ts";
+import { newNonce } from "../wire/crypto/handshake.ts";
 import { assertErr, assertUsage, circuit, eventually, type RunResult, TestServer } from "./_harness.ts";
 
 function ok(r: RunResult, what: string): RunResult {
@@ -183,11 +190,18 @@ Deno.test("expired, not yet valid, revoked and other-key credentials are refused
     );
     const mallory = await issue(dir, k1, "mallory");
     const other = await issue(dir, k2, "alice");
+    // Another CA's leaf with this cluster's CA certificate: TLS passes, the server's own check refuses it.
+    const forged = `${dir}/forged.cred`;
+    const [otherLeaf, , otherKey] = (await Deno.readTextFile(other)).match(
+      /-----BEGIN [^-]+-----[^-]+-----END [^-]+-----\n/g,
+    )!;
+    await Deno.writeTextFile(forged, otherLeaf + ca.certPem + otherKey);
     const cases: [string, string][] = [
       [expired, "authentication failed: credential expired"],
       [early, "authentication failed: credential expired"],
       [mallory, "authentication failed: credential revoked"],
       [other, "authentication failed: key mismatch"],
+      [forged, "authentication failed: key mismatch"],
     ];
     for (const [cred, reason] of cases) {
       const t0 = performance.now();
@@ -271,4 +285,22 @@ Deno.test("library: dial(url, { credential }) is known by the credential's name"
     );
     await assert.rejects(dial(server.url, { credential: "garbage" }), /credential: not a credential/);
   });
+});
+
+Deno.test("a credential's signature is good for its own nonces and server only", async () => {
+  const ca = await deriveClusterCa(crypto.getRandomValues(new Uint8Array(64)));
+  const cred = await parseCredential(await issueCredential(ca, "alice", ["ops"], 3600_000));
+  const leaf = await verifyLeaf(ca, cred.certDer);
+  assert.deepEqual([leaf.role, leaf.name, leaf.groups], ["client", "alice", ["ops"]]);
+  const [dn, an] = [newNonce(), newNonce()];
+  const sig = await proveCredential(cred, dn, an, "Q0123456789abcdef/42");
+  assert.equal(await verifyCredentialProof(leaf, dn, an, "Q0123456789abcdef/42", sig), true);
+  assert.equal(await verifyCredentialProof(leaf, dn, an, "Q0123456789abcdef/43", sig), false);
+  assert.equal(await verifyCredentialProof(leaf, an, dn, "Q0123456789abcdef/42", sig), false);
+  assert.equal(await verifyCredentialProof(leaf, dn, newNonce(), "Q0123456789abcdef/42", sig), false);
+  const otherCa = await deriveClusterCa(crypto.getRandomValues(new Uint8Array(64)));
+  await assert.rejects(verifyLeaf(otherCa, cred.certDer), /authentication failed: key mismatch/);
+  const tampered = cred.certDer.slice();
+  tampered[tampered.length - 70] ^= 1; // inside the signed part, before the 64-byte signature
+  await assert.rejects(verifyLeaf(ca, tampered), /key mismatch|not an Ed25519 certificate/);
 });
