@@ -304,3 +304,37 @@ Deno.test("a credential's signature is good for its own nonces and server only",
   tampered[tampered.length - 70] ^= 1; // inside the signed part, before the 64-byte signature
   await assert.rejects(verifyLeaf(ca, tampered), /key mismatch|not an Ed25519 certificate/);
 });
+
+Deno.test("a credential's name and groups travel with forwarded calls: the hosting server judges and records them", async () => {
+  await withKeyedServer(async ({ dir, k1, server: b }) => {
+    // A lets bob's group nothing of its own; B (the fixture) lets group:viewers read.
+    await Deno.writeTextFile(`${dir}/closed.json`, JSON.stringify({ rules: [] }));
+    const a = await TestServer.start(dir, ["-hmac", k1, "-policy", `${dir}/closed.json`, "-j", b.url]);
+    try {
+      const alice = await issue(dir, k1, "alice");
+      const bob = await issue(dir, k1, "bob", ["-group", "viewers"]);
+      await eventually("both servers in A's view", 15_000, async () => {
+        const r = await circuit(["ls", "-d", a.url, "-hmac", k1, "/"]);
+        return r.stdout.includes(b.serverAnchor) && r.stdout.includes(a.serverAnchor);
+      });
+      const job = `${b.serverAnchor}/fwd`;
+      ok(
+        await circuit(["mkproc", "-d", a.url, "-cred", alice, job], {
+          stdin: JSON.stringify({ Path: "/bin/true" }) + "\n",
+        }),
+        "mkproc on B through A",
+      );
+      // bob reads B's anchors through A by his group, and is denied A's own.
+      const lsB = await circuit(["ls", "-d", a.url, "-cred", bob, b.serverAnchor]);
+      assert.equal(ok(lsB, "ls B as bob").stdout, job + "\n");
+      assertErr(
+        await circuit(["mkchan", "-d", a.url, "-cred", bob, `${a.serverAnchor}/c`, "0"]),
+        `permission denied: bob may not chan ${a.serverAnchor}/c`,
+      );
+      const make = (await b.opsLog()).find((l) => l.Op === "make" && l.Path === job);
+      assert.equal(make?.Who, "alice");
+    } finally {
+      await a.stop();
+    }
+  });
+});
