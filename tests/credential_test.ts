@@ -338,3 +338,32 @@ Deno.test("a credential's name and groups travel with forwarded calls: the hosti
     }
   });
 });
+
+Deno.test("a name revoked on the hosting server may do nothing there, even forwarded by a server that does not revoke it", async () => {
+  await withKeyedServer(async ({ dir, k1, server: b }) => {
+    // A's policy lets mallory everything and does not revoke her; B (the fixture) revokes her.
+    await Deno.writeTextFile(
+      `${dir}/open.json`,
+      JSON.stringify({ rules: [{ who: ["mallory"], allow: ["read", "chan"] }] }),
+    );
+    const a = await TestServer.start(dir, ["-hmac", k1, "-policy", `${dir}/open.json`, "-j", b.url]);
+    try {
+      const mallory = await issue(dir, k1, "mallory");
+      await eventually("B in A's view", 15_000, async () => {
+        const r = await circuit(["ls", "-d", a.url, "-hmac", k1, "/"]);
+        return r.stdout.includes(b.serverAnchor);
+      });
+      ok(await circuit(["mkchan", "-d", a.url, "-cred", mallory, `${a.serverAnchor}/c`, "0"]), "mkchan on A");
+      assertErr(
+        await circuit(["mkchan", "-d", a.url, "-cred", mallory, `${b.serverAnchor}/c`, "0"]),
+        `permission denied: mallory may not chan ${b.serverAnchor}/c`,
+      );
+      assert.equal(
+        ok(await circuit(["ls", "-d", a.url, "-cred", mallory, b.serverAnchor]), "ls B").stdout,
+        "",
+      );
+    } finally {
+      await a.stop();
+    }
+  });
+});
