@@ -4,8 +4,7 @@
  * @module
  */
 import type { Connection } from "../wire/connection.ts";
-import { parseKeyText } from "../wire/crypto/keys.ts";
-import { type Credential, parseCredential } from "../wire/crypto/credential.ts";
+import { authOf, type DialOptions, keyBytes } from "./dial_options.ts";
 import { connect } from "../wire/dial.ts";
 import { CircuitError } from "../wire/errors.ts";
 import {
@@ -26,50 +25,7 @@ import { runOn, type RunOptions, type RunTarget } from "./run.ts";
 import { listServers, type ServerInfo } from "./servers.ts";
 import { type WatchEvent, watchEvents } from "./watch.ts";
 
-/**
- * A cluster key: raw bytes, or the base64 text of a key file (`circuit keygen`).
- *
- * @example
- * ```ts ignore
- * const key: Key = await Deno.readTextFile("/etc/circuit.key");
- * const client = await dial(url, { key });
- * ```
- */
-export type Key = Uint8Array | string;
-
-/**
- * Options of {@link dial} and {@link dialDiscover}.
- *
- * @example
- * ```ts ignore
- * const opts: DialOptions = { key: Deno.env.get("CIRCUIT_KEY") };
- * const client = await dial(url, opts);
- * ```
- */
-export interface DialOptions {
-  /** The cluster key, when the cluster uses one. */
-  key?: Key;
-  /**
-   * A credential from `circuit issue` (its PEM text), instead of the key (SPEC §10.5): the
-   * client is then known by the credential's name and groups. Not with `key`; not for discovery.
-   */
-  credential?: string;
-}
-
-function _keyBytes(key: Key | undefined): Uint8Array | undefined {
-  if (key === undefined) return undefined;
-  return typeof key === "string" ? parseKeyText(key, "(key)") : key;
-}
-
-async function _auth(opts: DialOptions): Promise<{ key?: Uint8Array; credential?: Credential }> {
-  if (opts.credential === undefined) return { key: _keyBytes(opts.key) };
-  if (opts.key !== undefined) throw new CircuitError("a key and a credential cannot be used together");
-  try {
-    return { credential: await parseCredential(opts.credential) };
-  } catch (err) {
-    throw new CircuitError(`credential: ${(err as Error).message}`);
-  }
-}
+export type { DialOptions, Key } from "./dial_options.ts";
 
 /**
  * A node of the namespace. Creating an anchor object does no I/O.
@@ -403,7 +359,7 @@ export class Client implements AsyncDisposable {
  * ```
  */
 export async function dial(url?: string, opts: DialOptions = {}): Promise<Client> {
-  const auth = await _auth(opts);
+  const auth = await authOf(opts);
   return new Client(await connect(url ?? await _urlFromEnv(), auth));
 }
 
@@ -435,7 +391,7 @@ export async function dialDiscover(addr: string, opts: DialOptions = {}): Promis
   if (opts.credential !== undefined) {
     throw new CircuitError("discovery needs the cluster key, not a credential");
   }
-  const key = _keyBytes(opts.key);
+  const key = keyBytes(opts.key);
   const { discover } = await import("./discover.ts");
   return new Client(await connect(await discover(addr, { key }), { key }));
 }
