@@ -12,6 +12,12 @@ import { writeStdout } from "./io.ts";
 import { credentialNameProblem, issueCredential } from "../wire/crypto/credential.ts";
 import { clusterCa } from "../wire/tls/cluster.ts";
 
+/**
+ * Groups a credential may name: the hello that carries the leaf is at most 4 KiB, and 32 groups of
+ * 64 characters (~83 bytes each in the certificate) keep it under 3.2 KiB.
+ */
+const _MAX_GROUPS = 32;
+
 /** A credential lives 30 days unless `-ttl` says otherwise: as long as a server's own leaf. */
 const _DEFAULT_TTL = "720h";
 
@@ -34,6 +40,7 @@ export async function issue(inv: Invocation): Promise<number> {
   const problem = credentialNameProblem(name, "name") ??
     groups.map((g) => credentialNameProblem(g, "group")).find((p) => p !== null) ?? null;
   if (problem) throw new CircuitError(problem);
+  if (new Set(groups).size > _MAX_GROUPS) throw new CircuitError(`at most ${_MAX_GROUPS} groups`);
   const ttl = strings.get("ttl") ?? _DEFAULT_TTL;
   let ttlMs: number;
   try {

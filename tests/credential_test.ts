@@ -80,6 +80,10 @@ Deno.test("issue: bad names, groups, ttl and a missing key are one line, exit 1"
       [["-hmac", key, "-name", "alice", "-ttl", "3 days"], `invalid -ttl "3 days"`],
       [["-name", "alice"], "issue needs the cluster key: -hmac FILE or CIRCUIT_HMAC"],
       [["-hmac", key], "issue needs -name"],
+      [
+        ["-hmac", key, "-name", "a", ...Array.from({ length: 33 }, (_, i) => ["-group", `g${i}`]).flat()],
+        "at most 32 groups",
+      ],
     ];
     for (const [args, text] of cases) assertErr(await circuit(["issue", ...args], { clearEnv: true }), text);
     const pem =
@@ -371,4 +375,23 @@ Deno.test("a name revoked on the hosting server may do nothing there, even forwa
       await a.stop();
     }
   });
+});
+
+Deno.test("a credential against an unkeyed server: server does not use a key; 32 long groups fit the hello", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "circuit-cred-" }));
+  let plain: TestServer | undefined, keyed: TestServer | undefined;
+  try {
+    const key = `${dir}/k`;
+    await Deno.writeTextFile(key, ok(await circuit(["keygen"]), "keygen").stdout);
+    const groups = Array.from({ length: 32 }, (_, i) => ["-group", `${i}`.padStart(64, "g")]).flat();
+    const cred = await issue(dir, key, "x".repeat(64), groups);
+    plain = await TestServer.start(dir);
+    assertErr(await ls(plain, cred), "authentication failed: server does not use a key");
+    keyed = await TestServer.start(dir, ["-hmac", key]);
+    assert.equal(ok(await ls(keyed, cred), "ls with 32 groups").stdout, keyed.serverAnchor + "\n");
+  } finally {
+    await plain?.stop();
+    await keyed?.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
