@@ -305,6 +305,19 @@ Deno.test("a credential's signature is good for its own nonces and server only",
   const sig = await proveCredential(cred, dn, an, "Q0123456789abcdef/42");
   assert.equal(await verifyCredentialProof(leaf, dn, an, "Q0123456789abcdef/42", sig), true);
   assert.equal(await verifyCredentialProof(leaf, dn, an, "Q0123456789abcdef/43", sig), false);
+  // The signed bytes exactly as docs/PROTOCOL.md lays them out: label, dialer nonce, acceptor nonce, identity.
+  const enc = new TextEncoder();
+  const input = new Uint8Array([
+    ...enc.encode("circuit v1 credential"),
+    ...dn,
+    ...an,
+    ...enc.encode("Q0123456789abcdef/42"),
+  ]);
+  assert.equal(input.length, 21 + 32 + 32 + 20);
+  assert.equal(
+    await crypto.subtle.verify("Ed25519", leaf.publicKey, sig as Uint8Array<ArrayBuffer>, input),
+    true,
+  );
   assert.equal(await verifyCredentialProof(leaf, an, dn, "Q0123456789abcdef/42", sig), false);
   assert.equal(await verifyCredentialProof(leaf, dn, newNonce(), "Q0123456789abcdef/42", sig), false);
   const otherCa = await deriveClusterCa(crypto.getRandomValues(new Uint8Array(64)));
