@@ -9,6 +9,7 @@ import type { CommandDef } from "./command_types.ts";
 import type { FlagDef } from "./flags.ts";
 import { OPERATOR_COMMANDS } from "./command_table_operator.ts";
 import { WATCH_COMMANDS } from "./command_table_watch.ts";
+import { CRED_FLAG, CREDENTIAL_COMMANDS } from "./command_table_credential.ts";
 
 /** The flags every dialing command accepts (SPEC §4.3). */
 export const CLIENT_FLAGS: readonly FlagDef[] = [
@@ -25,6 +26,7 @@ export const CLIENT_FLAGS: readonly FlagDef[] = [
     value: "file",
     usage: "key file; must match the cluster's key (env CIRCUIT_HMAC)",
   },
+  CRED_FLAG,
   {
     names: ["context"],
     type: "string",
@@ -63,6 +65,7 @@ export const COMMANDS: readonly CommandDef[] = [
         value: "file",
         usage: "key file: authenticate and encrypt (env CIRCUIT_HMAC)",
       },
+      CRED_FLAG, // only to refuse it: a credential cannot run a server
       {
         names: ["discover"],
         type: "string",
@@ -110,6 +113,7 @@ export const COMMANDS: readonly CommandDef[] = [
     arity: [0, 0],
     usage: "keygen takes no arguments",
   },
+  ...CREDENTIAL_COMMANDS,
   {
     name: "help",
     synopsis: "[command]",

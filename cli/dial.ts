@@ -1,16 +1,17 @@
 /**
  * Choosing and dialing the server a client command talks to (SPEC §4.4), with the key read
- * first from `-hmac` or `CIRCUIT_HMAC`.
+ * first from `-hmac` or `CIRCUIT_HMAC`, or a credential from `-cred` or `CIRCUIT_CRED` (SPEC §10.5).
  *
  * @module
  */
 import { connectEarly } from "../wire/dial.ts";
 import type { Connection } from "../wire/connection.ts";
 import { parseKeyText } from "../wire/crypto/keys.ts";
+import { type Credential, parseCredential } from "../wire/crypto/credential.ts";
 import { CircuitError } from "../wire/errors.ts";
 import { parseCircuitUrl } from "../wire/url.ts";
 import type { ParsedArgs } from "./flags.ts";
-import { causeText, ContextError, errorReport, printError } from "./fail.ts";
+import { causeText, ContextError, errorReport, printError, UsageError } from "./fail.ts";
 import { chooseContext } from "./context.ts";
 
 /**
@@ -35,6 +36,39 @@ export async function readKey(flag: string | undefined): Promise<Uint8Array | un
   return parseKeyText(text, path);
 }
 
+/** How a client authenticates: the key, a credential, or neither (an unkeyed cluster). */
+interface _Auth {
+  key?: Uint8Array;
+  credential?: Credential;
+}
+
+/** Reads the credential bundle at `path`; errors are one line naming the file. */
+export async function readCredential(path: string): Promise<Credential> {
+  try {
+    return await parseCredential(await Deno.readTextFile(path));
+  } catch (err) {
+    throw new CircuitError(`credential ${path}: ${causeText(err)}`);
+  }
+}
+
+/**
+ * The key or credential of a client command: a flag beats a variable (`-hmac` / `-cred`, then
+ * `CIRCUIT_HMAC` / `CIRCUIT_CRED`), and a key and a credential at the same level conflict.
+ */
+async function _auth(parsed: ParsedArgs): Promise<_Auth> {
+  const pick = (hmac: string | undefined, cred: string | undefined, where: string) => {
+    if (hmac && cred) throw new UsageError(`${where}: a key and a credential cannot be used together`);
+    return hmac ? { hmac } : cred ? { cred } : null;
+  };
+  const flags = parsed.strings;
+  const chosen = flags.has("hmac") || flags.has("cred")
+    ? pick(flags.get("hmac"), flags.get("cred"), "-hmac and -cred")
+    : pick(Deno.env.get("CIRCUIT_HMAC"), Deno.env.get("CIRCUIT_CRED"), "CIRCUIT_HMAC and CIRCUIT_CRED");
+  if (chosen?.hmac) return { key: await readKey(chosen.hmac) };
+  if (chosen?.cred) return { credential: await readCredential(chosen.cred) };
+  return {};
+}
+
 /**
  * Dials the server chosen by the common client flags and the environment: `-dial`, else
  * discovery on `-discover` or `CIRCUIT_DISCOVER` (`-discover ""` skips discovery), else the URL
@@ -49,12 +83,17 @@ export async function readKey(flag: string | undefined): Promise<Uint8Array | un
  * console.log(conn.serverId);
  * ```
  */
-export async function dialServer(parsed: ParsedArgs, knownKey?: Uint8Array): Promise<Connection> {
-  const key = knownKey ?? await readKey(parsed.strings.get("hmac"));
+export async function dialServer(parsed: ParsedArgs, known?: _Auth): Promise<Connection> {
+  const auth = known ?? await _auth(parsed);
   const dial = parsed.strings.get("dial") ?? "";
-  if (dial !== "") return await _dialUrl(dial, key);
+  if (dial !== "") return await _dialUrl(dial, auth);
   const addr = parsed.strings.get("discover") ?? Deno.env.get("CIRCUIT_DISCOVER") ?? "";
   if (addr !== "") {
+    if (auth.credential) {
+      // Discovery answers are HMAC'd under the key (SPEC §10.3), which a credential lacks.
+      throw new UsageError("discovery needs the cluster key; with a credential, use -dial");
+    }
+    const key = auth.key;
     let url: string;
     try {
       // Loaded only here: discovery needs UDP and crypto code that dialing by URL does not.
@@ -63,7 +102,7 @@ export async function dialServer(parsed: ParsedArgs, knownKey?: Uint8Array): Pro
     } catch (err) {
       throw new ContextError(`discover ${addr}`, err);
     }
-    return await _dialUrl(url, key);
+    return await _dialUrl(url, auth);
   }
   const file = Deno.env.get("CIRCUIT") ?? "";
   if (file !== "") {
@@ -73,28 +112,34 @@ export async function dialServer(parsed: ParsedArgs, knownKey?: Uint8Array): Pro
     } catch (err) {
       throw new CircuitError(`circuit environment file ${file} is not readable: ${causeText(err)}`);
     }
-    return await _dialUrl(text.trim(), key);
+    return await _dialUrl(text.trim(), auth);
   }
   // SPEC §15.4: a URL in CIRCUIT_URL, then the chosen context of the config file.
   const envUrl = Deno.env.get("CIRCUIT_URL") ?? "";
-  if (envUrl !== "") return await _dialUrl(envUrl, key);
+  if (envUrl !== "") return await _dialUrl(envUrl, auth);
   const ctx = chooseContext(parsed.strings.get("context"));
   if (ctx?.url || ctx?.discover) {
-    // The context's key only when neither -hmac nor CIRCUIT_HMAC named one.
-    const ctxKey = key ?? (ctx.hmac ? await readKey(ctx.hmac) : undefined);
-    if (ctx.url) return await _dialUrl(ctx.url, ctxKey);
-    return await dialServer({ ...parsed, strings: new Map([["discover", ctx.discover!]]) }, ctxKey);
+    // The context's key or credential only when no flag or variable named one.
+    const ctxAuth = auth.key || auth.credential
+      ? auth
+      : ctx.hmac
+      ? { key: await readKey(ctx.hmac) }
+      : ctx.cred
+      ? { credential: await readCredential(ctx.cred) }
+      : {};
+    if (ctx.url) return await _dialUrl(ctx.url, ctxAuth);
+    return await dialServer({ ...parsed, strings: new Map([["discover", ctx.discover!]]) }, ctxAuth);
   }
   throw new CircuitError("no dial or discovery addresses available; use -dial or -discover");
 }
 
-async function _dialUrl(url: string, key: Uint8Array | undefined): Promise<Connection> {
+async function _dialUrl(url: string, auth: _Auth): Promise<Connection> {
   // A malformed URL is the user's input error, reported under the command rather than as a dial failure.
   parseCircuitUrl(url);
   let conn: Connection;
   try {
     // The command's first calls go out with the hello (without a key), a round trip sooner.
-    conn = await connectEarly(url, { key });
+    conn = await connectEarly(url, auth);
   } catch (err) {
     throw new ContextError(`dial ${url}`, err);
   }

@@ -13,6 +13,7 @@ import * as dnsCommands from "./dns.ts";
 import * as dockerCommands from "./docker.ts";
 import * as helpCommand from "./help.ts";
 import * as keygenCommand from "./keygen.ts";
+import * as issueCommand from "./issue.ts";
 import * as lsCommand from "./ls.ts";
 import * as procCommands from "./proc.ts";
 import * as serverCommands from "./server.ts";
@@ -30,6 +31,7 @@ import * as watchCommand from "./watch.ts";
 export const IMPLEMENTATIONS: Readonly<Record<string, CommandFn>> = {
   "start": startCommand.start,
   "keygen": keygenCommand.keygen,
+  "issue": issueCommand.issue,
   "help": helpCommand.help,
   "ls": lsCommand.ls,
   "peek": serverCommands.peek,

@@ -28,6 +28,11 @@ export async function start(inv: Invocation): Promise<number> {
   if (addr !== undefined && addr !== "" && iface !== undefined) {
     throw new UsageError("-addr and -if cannot be used together");
   }
+  const hmac = _flagOrEnv(strings.get("hmac"), "CIRCUIT_HMAC");
+  // SPEC §10.5: a credential can never act as a server; without the key this would start unkeyed.
+  if (strings.get("cred") || (!hmac && Deno.env.get("CIRCUIT_CRED"))) {
+    throw new UsageError("a credential cannot run a server; start needs the cluster key (-hmac)");
+  }
   // Loaded here, not at the top: every client command then skips initialising the server's
   // modules (~3 ms of each CLI run). A literal specifier stays in the bundle and the binary.
   const { runServer } = await import("../server/main.ts");
@@ -36,7 +41,7 @@ export async function start(inv: Invocation): Promise<number> {
     iface,
     varDir: strings.get("var"),
     join: strings.get("join"),
-    hmac: _flagOrEnv(strings.get("hmac"), "CIRCUIT_HMAC"),
+    hmac,
     discover: _flagOrEnv(strings.get("discover"), "CIRCUIT_DISCOVER"),
     docker: bools.has("docker"),
     // Given empty, like -hmac "", it is off.

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Connection } from "../wire/connection.ts";
-import { parseKeyText } from "../wire/crypto/keys.ts";
+import { authOf, type DialOptions, keyBytes } from "./dial_options.ts";
 import { connect } from "../wire/dial.ts";
 import { CircuitError } from "../wire/errors.ts";
 import {
@@ -25,35 +25,7 @@ import { runOn, type RunOptions, type RunTarget } from "./run.ts";
 import { listServers, type ServerInfo } from "./servers.ts";
 import { type WatchEvent, watchEvents } from "./watch.ts";
 
-/**
- * A cluster key: raw bytes, or the base64 text of a key file (`circuit keygen`).
- *
- * @example
- * ```ts ignore
- * const key: Key = await Deno.readTextFile("/etc/circuit.key");
- * const client = await dial(url, { key });
- * ```
- */
-export type Key = Uint8Array | string;
-
-/**
- * Options of {@link dial} and {@link dialDiscover}.
- *
- * @example
- * ```ts ignore
- * const opts: DialOptions = { key: Deno.env.get("CIRCUIT_KEY") };
- * const client = await dial(url, opts);
- * ```
- */
-export interface DialOptions {
-  /** The cluster key, when the cluster uses one. */
-  key?: Key;
-}
-
-function _keyBytes(key: Key | undefined): Uint8Array | undefined {
-  if (key === undefined) return undefined;
-  return typeof key === "string" ? parseKeyText(key, "(key)") : key;
-}
+export type { DialOptions, Key } from "./dial_options.ts";
 
 /**
  * A node of the namespace. Creating an anchor object does no I/O.
@@ -379,10 +351,16 @@ export class Client implements AsyncDisposable {
  * import { dial } from "@circuit/client";
  * const client = await dial("circuit://127.0.0.1:4000/812/Q0de74570a61e9688");
  * await client.close();
+ * // With a credential from `circuit issue … > alice.cred`:
+ * const alice = await dial("circuit://127.0.0.1:4000/812/Q0de74570a61e9688", {
+ *   credential: await Deno.readTextFile("alice.cred"),
+ * });
+ * await alice.close();
  * ```
  */
 export async function dial(url?: string, opts: DialOptions = {}): Promise<Client> {
-  return new Client(await connect(url ?? await _urlFromEnv(), { key: _keyBytes(opts.key) }));
+  const auth = await authOf(opts);
+  return new Client(await connect(url ?? await _urlFromEnv(), auth));
 }
 
 /** `dial()` without a URL (SPEC §15.4): `CIRCUIT_URL`, then the file named by `CIRCUIT`. */
@@ -409,7 +387,11 @@ async function _urlFromEnv(): Promise<string> {
  * ```
  */
 export async function dialDiscover(addr: string, opts: DialOptions = {}): Promise<Client> {
-  const key = _keyBytes(opts.key);
+  // Discovery answers are HMAC'd under the key (SPEC §10.3), which a credential lacks.
+  if (opts.credential !== undefined) {
+    throw new CircuitError("discovery needs the cluster key, not a credential");
+  }
+  const key = keyBytes(opts.key);
   const { discover } = await import("./discover.ts");
   return new Client(await connect(await discover(addr, { key }), { key }));
 }

@@ -6,15 +6,9 @@
  */
 import { Connection, type IncomingCall } from "../wire/connection.ts";
 import { CircuitError, ConnectionError } from "../wire/errors.ts";
-import { acceptHandshake, HandshakeRejected } from "../wire/handshake.ts";
-import { ADMIN, ANONYMOUS, serverIdentity } from "../wire/identity.ts";
 import { parseAnchorPath } from "../wire/path.ts";
-import { parseCircuitUrl } from "../wire/url.ts";
-import { FrameTransport } from "../wire/transport.ts";
-import { acceptorTlsReason } from "../wire/tls/cluster.ts";
 import type { AcceptedTls, TlsListener } from "./tls_listener.ts";
 import type { DockerEngine } from "./docker/engine.ts";
-import type { ProcElement } from "./elements/proc.ts";
 import { ServerElement } from "./elements/server.ts";
 import type { SubscriptionElement } from "./elements/subscription.ts";
 import { relay, RelayTable } from "./forward.ts";
@@ -26,7 +20,11 @@ import { ServerMetrics } from "./metrics/server_metrics.ts";
 import { Namespace } from "./namespace.ts";
 import type { OpsLog } from "./ops_log.ts";
 import { Peers } from "./peers.ts";
-import { CallLimiter, HANDSHAKE_TIMEOUT_MS } from "./limits.ts";
+import { CallLimiter } from "./limits.ts";
+import { acceptPeer } from "./accept.ts";
+import { Children } from "./children.ts";
+import { serveRoot } from "./root_anchor.ts";
+import { stackDump } from "./stack_dump.ts";
 import { CALL_TIMEOUT_MS, timeoutOf } from "../wire/timeouts.ts";
 import { Authorizer, callerOf, forwardedWho } from "./policy/enforce.ts";
 import type { SecurityCounters } from "./policy/counters.ts";
@@ -77,7 +75,7 @@ export class CircuitServer {
   #relays = new RelayTable();
   #subscriptions = new Set<SubscriptionElement>();
   /** Every process started and not yet ended, attached or scrubbed: shutdown stops them all. */
-  #children = new Set<ProcElement>();
+  #children: Children;
   #clients = new Set<Connection>();
   #connKeys = new WeakMap<Connection, number>();
   #nextConnKey = 1;
@@ -101,6 +99,7 @@ export class CircuitServer {
     this.url = init.url;
     this.serverId = init.serverId;
     const metrics = this.#metrics = init.metrics ? this.#newMetrics() : null;
+    this.#children = new Children(metrics);
     this.#changes = new ChangeFeed({
       selfId: init.serverId,
       ns: () => this.#ns,
@@ -161,16 +160,7 @@ export class CircuitServer {
       resources: {
         docker: init.docker,
         members: () => this.#membership.view().map((m) => "/" + m.Id),
-        adoptChild: (proc) => {
-          if (!proc.running) return;
-          this.#children.add(proc);
-          this.#metrics?.processStarted();
-          proc.closed.then(() => {
-            this.#children.delete(proc);
-            const { Phase, Exit } = proc.peek();
-            this.#metrics?.processEnded(Phase === "signaled" ? "signaled" : Exit ? "failed" : "exited");
-          });
-        },
+        adoptChild: (proc) => this.#children.adopt(proc),
         adoptSubscription: (sub) => this.#subscriptions.add(sub),
       },
     };
@@ -228,58 +218,27 @@ export class CircuitServer {
   }
 
   async #accept(socket: Deno.TcpConn | AcceptedTls): Promise<void> {
-    const remote = socket.remoteAddr as Deno.NetAddr;
-    const peer = `${remote.hostname.includes(":") ? `[${remote.hostname}]` : remote.hostname}:${remote.port}`;
-    if (!("handshake" in socket)) socket.setNoDelay(true);
-    const transport = new FrameTransport(socket);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      transport.close();
-    }, HANDSHAKE_TIMEOUT_MS);
-    let result;
-    try {
-      if ("handshake" in socket) {
-        // TLS first (SPEC §10.1); its failures say which of the §10.3 cases this is.
-        await socket.handshake().catch((err) => {
-          throw timedOut ? err : new HandshakeRejected(acceptorTlsReason(err));
-        });
-      }
-      const [pid] = this.url.split("/").slice(-2);
-      result = await acceptHandshake(transport, {
-        serverId: this.serverId,
-        url: this.url,
-        workerId: this.#init.workerId,
-        pid: Number(pid),
-        key: this.#init.key,
-      });
-    } catch (err) {
-      const reason = err instanceof HandshakeRejected
-        ? err.message
-        : timedOut
-        ? `handshake timed out after ${HANDSHAKE_TIMEOUT_MS / 1000}s`
-        : `handshake failed: ${err instanceof Error ? err.message : err}`;
-      log(`rejected peer ${peer}: ${reason}`);
-      this.#init.opsLog.record("reject", { Peer: peer, Reason: reason });
-      transport.close();
-      return;
-    } finally {
-      clearTimeout(timer);
-    }
+    const accepted = await acceptPeer(socket, {
+      serverId: this.serverId,
+      url: this.url,
+      workerId: this.#init.workerId,
+      key: this.#init.key,
+      isRevoked: (name) => this.#authz.policy?.isRevoked(name) ?? false,
+      log,
+      record: (op, fields) => this.#init.opsLog.record(op, fields),
+    });
+    if (!accepted) return;
+    const { transport, hello, identity } = accepted;
     if (this.#shuttingDown) return transport.close();
-    const isServer = result.hello.role === "server";
+    const isServer = hello.role === "server";
     const conn = new Connection(transport, {
       dialer: false,
-      serverId: isServer ? result.hello.id : "",
-      url: result.hello.from,
+      serverId: isServer ? hello.id : "",
+      url: hello.from,
       onCall: (call) => this.#dispatch(call),
       limiter: new CallLimiter(),
       observer: this.#metrics ?? undefined,
-      identity: result.keys === null
-        ? ANONYMOUS
-        : isServer
-        ? serverIdentity(parseCircuitUrl(result.hello.from).workerId)
-        : ADMIN,
+      identity,
     });
     this.#connKeys.set(conn, this.#nextConnKey++);
     if (isServer) this.#peers.adopt(conn);
@@ -342,7 +301,7 @@ export class CircuitServer {
       const visible = this.#authz.policy ? (path: string) => this.#authz.visible(who, path) : undefined;
       return await this.#changes.serve(call, a.Path, { visible, who: forwardedWho(who) });
     }
-    if (parts.length === 0) return this.#serveRoot(call);
+    if (parts.length === 0) return serveRoot(call, this.#membership.view());
     const [id, ...names] = parts;
     if (id === this.serverId) {
       const holder = `${this.#connKey(call.connection)}:${fromServer ? a.Holder ?? "" : ""}`;
@@ -385,21 +344,6 @@ export class CircuitServer {
     return this.#ns.elementAt(names)?.element.kind ?? null;
   }
 
-  #serveRoot(call: IncomingCall): void {
-    switch (call.op) {
-      case "mk":
-        throw new CircuitError("cannot create elements outside of servers");
-      case "ls":
-        return call.reply(this.#membership.view().map((m) => ({ Path: "/" + m.Id, Kind: "server" })));
-      case "peek":
-      case "scrub":
-      case "get":
-        return call.reply(null);
-      default:
-        throw new CircuitError("cannot operate on the root anchor");
-    }
-  }
-
   #publish(source: "join" | "leave", id: string): void {
     for (const sub of this.#subscriptions) {
       if (sub.peek().Closed) this.#subscriptions.delete(sub);
@@ -409,26 +353,20 @@ export class CircuitServer {
 
   /** The `stk` dump: a human-readable state of the daemon, ending with `•••`. */
   stack(): string {
-    const mem = Deno.memoryUsage();
-    const kinds = new Map<string, number>();
-    for (const e of this.#ns.elements()) kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);
-    const lines = [
-      `server ${this.serverId} ${this.url}`,
-      `uptime ${((Date.now() - this.started.getTime()) / 1000).toFixed(1)}s`,
-      `memory rss=${mem.rss} heapUsed=${mem.heapUsed} external=${mem.external}`,
-      `members ${this.#membership.view().length}`,
-      ...this.#membership.view().map((m) =>
-        `  /${m.Id} ${m.Url}${this.#peers.get(m.Id) ? " connected" : ""}`
-      ),
-      `client connections ${this.#clients.size}`,
-      `peer connections ${this.#peers.all().length}`,
-      `relayed calls ${this.#relays.size}`,
-      `watchers ${this.#changes.watchers} holding ${this.#changes.held} events`,
-      `anchors ${this.#ns.anchorCount()}`,
-      ...[...kinds].sort().map(([k, n]) => `  elements ${k} ${n}`),
-      "•••",
-    ];
-    return lines.join("\n") + "\n";
+    return stackDump({
+      serverId: this.serverId,
+      url: this.url,
+      started: this.started,
+      members: this.#membership.view(),
+      connected: (id) => this.#peers.get(id) !== undefined,
+      clients: this.#clients.size,
+      peers: this.#peers.all().length,
+      relays: this.#relays.size,
+      watchers: this.#changes.watchers,
+      held: this.#changes.held,
+      anchors: this.#ns.anchorCount(),
+      kinds: Array.from(this.#ns.elements(), (e) => e.kind),
+    });
   }
 
   /** The exit code of the graceful shutdown under way (e.g. after `suicide`), or null before one began. */
@@ -444,7 +382,7 @@ export class CircuitServer {
     if (this.#shuttingDown) {
       // The graceful shutdown under way stops waiting for the groups and ends with 1.
       this.#forced = true;
-      this.#killAll("SIGKILL");
+      this.#children.signalAll("SIGKILL");
       return this.#shuttingDown;
     }
     this.#shuttingDown = this.#shutdown(reason);
@@ -460,12 +398,12 @@ export class CircuitServer {
     } catch {
       // already closed
     }
-    this.#killAll("SIGTERM");
+    this.#children.signalAll("SIGTERM");
     const deadline = Date.now() + _SHUTDOWN_GRACE_MS;
-    while (!this.#forced && [...this.#children].some((p) => p.running) && Date.now() < deadline) {
+    while (!this.#forced && this.#children.anyRunning && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    this.#killAll("SIGKILL");
+    this.#children.signalAll("SIGKILL");
     await this.#init.docker?.removeAll().catch(() => {});
     for (const e of this.#ns.elements()) {
       if (e.kind === "dns") e.dispose();
@@ -475,10 +413,5 @@ export class CircuitServer {
     this.#init.opsLog.close();
     this.#init.lock.close();
     return this.#forced ? 1 : 0;
-  }
-
-  #killAll(signal: Deno.Signal): void {
-    // Also groups whose leader has exited: its background children may still hold the pipes.
-    for (const p of this.#children) p.signalGroup(signal);
   }
 }

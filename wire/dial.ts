@@ -12,6 +12,7 @@ import { FrameTransport } from "./transport.ts";
 import { parseCircuitUrl } from "./url.ts";
 import { after } from "./deadlines.ts";
 import { clusterCa, dialerTlsCause } from "./tls/cluster.ts";
+import type { Credential } from "./crypto/credential.ts";
 
 /** Connect plus handshake must finish within this time (SPEC §4.6). */
 export const DIAL_TIMEOUT_MS = 5_000;
@@ -20,6 +21,8 @@ export const DIAL_TIMEOUT_MS = 5_000;
 export interface DialOptions {
   /** The cluster key; absent for an unkeyed cluster. */
   key?: Uint8Array;
+  /** A client credential instead of the key (SPEC §10.5); its CA verifies the server. */
+  credential?: Credential;
   /** Aborting gives up the dial. */
   signal?: AbortSignal;
   /** @internal Set by servers dialing peers: their own URL and call handler. */
@@ -85,7 +88,8 @@ async function _open(url: string, opts: DialOptions, early: boolean): Promise<Co
     opts.signal?.removeEventListener("abort", onAbort);
   };
   try {
-    const caPem = opts.key ? (await clusterCa(opts.key)).certPem : null;
+    const keyed = !!opts.key || !!opts.credential;
+    const caPem = opts.credential?.caPem ?? (opts.key ? (await clusterCa(opts.key)).certPem : null);
     let tcp: Deno.TcpConn;
     try {
       tcp = await Deno.connect({ hostname: u.host, port: u.port });
@@ -110,12 +114,13 @@ async function _open(url: string, opts: DialOptions, early: boolean): Promise<Co
       }
     }
     const transport = new FrameTransport(socket);
-    if (early && !opts.key) transport.cork();
+    if (early && !keyed) transport.cork();
     const handshake = dialHandshake(transport, `${u.workerId}/${u.pid}`, {
       role: opts.asServer ? "server" : "client",
       from: opts.asServer?.url ?? "",
       id: opts.asServer?.id ?? "",
       key: opts.key,
+      credential: opts.credential,
     }).catch((err) => {
       transport.close();
       if (timedOut) throw timeoutError();
@@ -128,7 +133,7 @@ async function _open(url: string, opts: DialOptions, early: boolean): Promise<Co
       observer: opts.asServer?.observer ?? undefined,
     };
     let conn: Connection;
-    if (opts.key) {
+    if (keyed) {
       const result = await handshake;
       conn = new Connection(transport, { ...init, serverId: result.info.serverId, url: result.info.url });
       settled();

@@ -11,13 +11,27 @@
  * acceptor → {Ok}     or  {Error}
  * ```
  *
+ * A dialer with a credential instead of the key (SPEC §10.5) adds `Cred` (its leaf, DER) to the
+ * Hello; the acceptor checks the leaf, answers a Welcome without `Proof` (the dialer verified the
+ * server's TLS certificate against the bundled CA), and the dialer's answer is `{Sig}`, the
+ * leaf key's Ed25519 signature (wire/crypto/credential.ts) instead of `{Proof}`.
+ *
  * @module
  */
 import { ConnectionError } from "./errors.ts";
 import { decodeMessage, encodeBodyShared } from "./frame.ts";
 import type { FrameTransport } from "./transport.ts";
 import { HandshakeKeys, newNonce } from "./crypto/handshake.ts";
-import { ALERT_NO_KEY, opensTlsRecord } from "./tls/cluster.ts";
+import { ALERT_NO_KEY, clusterCa, opensTlsRecord } from "./tls/cluster.ts";
+import {
+  type Credential,
+  credentialNameProblem,
+  type LeafInfo,
+  proveCredential,
+  verifyCredentialProof,
+  verifyLeaf,
+} from "./crypto/credential.ts";
+import type { Identity } from "./identity.ts";
 
 /** Version of the wire protocol; both sides must speak the same. */
 export const PROTOCOL_VERSION = 1;
@@ -33,6 +47,8 @@ export interface DialerInfo {
   /** The dialer's server ID when it is a server, else "". */
   id: string;
   key?: Uint8Array;
+  /** A client credential instead of the key (SPEC §10.5). */
+  credential?: Credential;
 }
 
 /** What the dialer learns about the server it reached. */
@@ -48,6 +64,8 @@ export interface AcceptorIdentity {
   workerId: string;
   pid: number;
   key?: Uint8Array;
+  /** Whether a credential's name is revoked by the policy in force (SPEC §10.5). */
+  isRevoked?: (name: string) => boolean;
 }
 
 /** What the acceptor learns about a dialer it accepted. */
@@ -87,19 +105,21 @@ export async function dialHandshake(
   target: string,
   me: DialerInfo,
 ): Promise<{ info: AcceptorInfo; keys: HandshakeKeys | null }> {
-  const nonce = me.key ? newNonce() : undefined;
+  const keyed = !!me.key || !!me.credential;
+  const nonce = keyed ? newNonce() : undefined;
   t.send(
     encodeBodyShared({
       V: PROTOCOL_VERSION,
       Role: me.role,
-      Keyed: !!me.key,
+      Keyed: keyed,
       Target: target,
       From: me.from,
       Id: me.id,
       Nonce: nonce,
+      Cred: me.credential?.certDer,
     }),
   );
-  if (!me.key) {
+  if (!keyed) {
     // A keyed server answers plain bytes with a TLS alert record (SPEC §10.3).
     const head = await t.peek(2);
     if (head && opensTlsRecord(head)) {
@@ -113,23 +133,33 @@ export async function dialHandshake(
     throw new ConnectionError("malformed handshake");
   }
   const info = { serverId: welcome.Id, url: welcome.Url };
-  if (!me.key) return { info, keys: null };
+  if (!keyed) return { info, keys: null };
   const theirNonce = _bytes(welcome.Nonce);
+  if (me.credential) {
+    if (!theirNonce || theirNonce.length !== 32) throw new ConnectionError("malformed handshake");
+    t.send(encodeBodyShared({ Sig: await proveCredential(me.credential, nonce!, theirNonce, target) }));
+    await _expectOk(t);
+    return { info, keys: null };
+  }
   const theirProof = _bytes(welcome.Proof);
   if (!theirNonce || theirNonce.length !== 32 || !theirProof) {
     throw new ConnectionError("authentication failed: server does not use a key");
   }
-  const keys = await HandshakeKeys.derive(me.key, nonce!, theirNonce);
+  const keys = await HandshakeKeys.derive(me.key!, nonce!, theirNonce);
   if (!await keys.verify("acceptor", target, theirProof)) {
     t.send(encodeBodyShared({ Error: "authentication failed: key mismatch" }));
     await t.drain();
     throw new ConnectionError("authentication failed: key mismatch");
   }
   t.send(encodeBodyShared({ Proof: await keys.prove("dialer", target) }));
+  await _expectOk(t);
+  return { info, keys };
+}
+
+async function _expectOk(t: FrameTransport): Promise<void> {
   const ok = await _readMessage(t);
   if (typeof ok.Error === "string") throw new ConnectionError(ok.Error);
   if (ok.Ok !== true) throw new ConnectionError("malformed handshake");
-  return { info, keys };
 }
 
 /**
@@ -139,7 +169,7 @@ export async function dialHandshake(
 export async function acceptHandshake(
   t: FrameTransport,
   me: AcceptorIdentity,
-): Promise<{ hello: DialerHello; keys: HandshakeKeys | null }> {
+): Promise<{ hello: DialerHello; keys: HandshakeKeys | null; credential?: Identity }> {
   if (!me.key) {
     const head = await t.peek(2);
     if (head && opensTlsRecord(head)) {
@@ -177,6 +207,22 @@ export async function acceptHandshake(
   const theirNonce = _bytes(hello.Nonce);
   if (!theirNonce || theirNonce.length !== 32) throw new HandshakeRejected("malformed handshake");
   const nonce = newNonce();
+  const cred = _bytes(hello.Cred);
+  if (cred) {
+    const problem = role === "server" ? "authentication failed: a credential cannot act as a server" : null;
+    const leaf = problem
+      ? await reject(problem)
+      : await _checkCredential(me, cred).catch((e) => reject(e.message));
+    t.send(encodeBodyShared({ V: PROTOCOL_VERSION, Id: me.serverId, Url: me.url, Nonce: nonce }));
+    const answer = await _readMessage(t);
+    if (typeof answer.Error === "string") throw new HandshakeRejected(answer.Error);
+    const sig = _bytes(answer.Sig);
+    if (!sig || !await verifyCredentialProof(leaf, theirNonce, nonce, identity, sig)) {
+      await reject("authentication failed: key mismatch");
+    }
+    t.send(encodeBodyShared({ Ok: true }));
+    return { ...info, keys: null, credential: { name: leaf.name, groups: leaf.groups } };
+  }
   const keys = await HandshakeKeys.derive(me.key, theirNonce, nonce);
   const proof = await keys.prove("acceptor", identity);
   t.send(encodeBodyShared({ V: PROTOCOL_VERSION, Id: me.serverId, Url: me.url, Nonce: nonce, Proof: proof }));
@@ -188,4 +234,30 @@ export async function acceptHandshake(
   }
   t.send(encodeBodyShared({ Ok: true }));
   return { ...info, keys };
+}
+
+/**
+ * Checks a credential's leaf (SPEC §10.5): signed by this cluster's CA, a client's, within its
+ * validity, not revoked. Throws an `Error` whose message is the reason to refuse it with.
+ */
+async function _checkCredential(me: AcceptorIdentity, der: Uint8Array): Promise<LeafInfo> {
+  let leaf: LeafInfo;
+  try {
+    leaf = await verifyLeaf(await clusterCa(me.key!), der);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      msg.startsWith("authentication failed") ? msg : "authentication failed: malformed credential",
+    );
+  }
+  if (leaf.role !== "client") throw new Error("authentication failed: not a client credential");
+  if (credentialNameProblem(leaf.name, "name")) {
+    throw new Error("authentication failed: malformed credential");
+  }
+  const now = Date.now();
+  if (now < leaf.notBefore.getTime() || now > leaf.notAfter.getTime()) {
+    throw new Error("authentication failed: credential expired");
+  }
+  if (me.isRevoked?.(leaf.name)) throw new Error("authentication failed: credential revoked");
+  return leaf;
 }

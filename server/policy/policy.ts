@@ -105,6 +105,9 @@ export class Policy {
    */
   denial(who: Identity, cap: Capability, path: string, target?: ExecTarget): string | null {
     if (isPrivileged(who)) return null;
+    // A revoked name is refused at this server's handshake; forwarded by a server whose policy
+    // does not revoke it yet, it may still do nothing here.
+    if (this.#revoked.has(who.name)) return "";
     if (target !== undefined) return this.#decide(who, cap, path, target);
     const key = `${who.name}\0${who.groups.join("\0")}\0\0${cap}\0${path}`;
     let why = this.#memo.get(key);
@@ -141,6 +144,7 @@ export class Policy {
   /** Whether a listing may show `path` to `who`: it may read it, or something below it. */
   visible(who: Identity, path: string): boolean {
     if (isPrivileged(who)) return true;
+    if (this.#revoked.has(who.name)) return false;
     const names = pathElements(path);
     for (const r of this.#rules) {
       if (!_applies(r, who) || !r.allow.has("read")) continue;
