@@ -22,7 +22,7 @@ import { SubscriptionElement } from "./elements/subscription.ts";
 import { relay, RelayTable } from "./forward.ts";
 import { type LocalContext, serveLocal } from "./handlers.ts";
 import { log } from "./log.ts";
-import { Membership } from "./membership/swim.ts";
+import { Membership } from "./membership/membership.ts";
 import { Namespace } from "./namespace.ts";
 import type { OpsLog } from "./ops_log.ts";
 import { Peers } from "./peers.ts";
