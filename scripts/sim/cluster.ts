@@ -6,7 +6,7 @@
  * @module
  */
 import { Membership } from "../../server/membership/membership.ts";
-import type { MemberUpdate } from "../../wire/ops.ts";
+import type { Entry } from "../../server/membership/table.ts";
 import { Engine, seededRandom } from "./engine.ts";
 import { Network, Proc } from "./network.ts";
 
@@ -23,6 +23,8 @@ export class SimCluster {
   #nextId = 0;
   #holders = new Map<string, number>();
   #curves = new Map<string, Curve>();
+  /** Sum over live processes of their view's size (themselves excluded): complete at L × (L − 1). */
+  #entries = 0;
 
   /** `n` members that already know each other (a converged cluster), seeded for repeatability. */
   constructor(n: number, seed = 1) {
@@ -30,8 +32,9 @@ export class SimCluster {
     this.net = new Network(this.engine, this.random);
     const procs: Proc[] = [];
     for (let i = 0; i < n; i++) procs.push(this.#newProc());
-    const known: MemberUpdate[] = procs.map((p) => ({ Id: p.id, Url: p.url, Inc: 0, State: "alive" }));
+    const known = new Map<string, Entry>(procs.map((p) => [p.id, { url: p.url, inc: 0, state: "alive" }]));
     for (const p of procs) this.#start(p, known);
+    this.#entries = n * (n - 1);
   }
 
   /** Virtual ms since the start. */
@@ -87,7 +90,7 @@ export class SimCluster {
   /** A new server that joins through a random member; its ID. */
   add(): string {
     const p = this.#newProc();
-    this.#start(p, []);
+    this.#start(p, new Map());
     const seed = this.pick();
     p.membership.join(seed.url).catch(() => {});
     return p.id;
@@ -98,6 +101,7 @@ export class SimCluster {
     const p = this.net.procs.get(id);
     if (!p?.up) return;
     p.up = false;
+    this.#entries -= p.membership.view().length - 1;
     for (const [w, n] of this.#holders) if (w !== id && p.membership.urlOf(w)) this.#holders.set(w, n - 1);
   }
 
@@ -116,7 +120,7 @@ export class SimCluster {
     const old = this.net.procs.get(id)!;
     this.crash(id);
     const p = new Proc(old.id, old.url);
-    this.#start(p, []);
+    this.#start(p, new Map());
     p.membership.join(this.pick().url).catch(() => {});
   }
 
@@ -153,6 +157,12 @@ export class SimCluster {
     return { messages: messages / per, bytes: bytes / per };
   }
 
+  /** Share of (live viewer, other live member) pairs where the viewer's view holds the member. */
+  completeness(): number {
+    const live = this.live().length;
+    return live < 2 ? 1 : this.#entries / (live * (live - 1));
+  }
+
   #newProc(): Proc {
     const i = this.#nextId++;
     const hex = i.toString(16).padStart(16, "0");
@@ -160,17 +170,20 @@ export class SimCluster {
     return new Proc(`X${hex}`, `circuit://${ip}:4000/${1000 + (i % 30000)}/Q${hex}`);
   }
 
-  #start(p: Proc, known: MemberUpdate[]): void {
+  #start(p: Proc, known: ReadonlyMap<string, Entry>): void {
     this.net.attach(p);
     p.membership = new Membership({ Id: p.id, Url: p.url }, this.net.transportFor(p), {
       joined: (id) => {
+        if (!p.up) return;
+        this.#entries++;
         const n = this.#holders.get(id);
-        if (n === undefined || !p.up) return;
+        if (n === undefined) return;
         this.#holders.set(id, n + 1);
         this.#curves.get(id)!.push([this.now, this.share(id)]);
       },
       left: (id) => {
         if (!p.up) return;
+        this.#entries--;
         const target = this.net.procs.get(id);
         const group = this.net.faults.group;
         if (target?.up && !target.paused && (group.get(id) ?? 0) === (group.get(p.id) ?? 0)) {
@@ -181,7 +194,7 @@ export class SimCluster {
         this.#holders.set(id, n - 1);
         this.#curves.get(id)!.push([this.now, this.share(id)]);
       },
-    }, { clock: this.net.clockFor(p), random: this.random, known: known.filter((u) => u.Id !== p.id) });
+    }, { clock: this.net.clockFor(p), random: this.random, known });
   }
 }
 

@@ -19,10 +19,10 @@ export interface Context {
   readonly transport: MemberTransport;
   /** Stopped (left, or halted by the owner): timers are cancelled, news is ignored. */
   readonly stopped: boolean;
-  /** Aborted when the server stops: ends sleeps at once, so no timer outlives it. */
-  readonly signal: AbortSignal;
   /** Lifeguard's local health: 0 when this server keeps up, up to MAX_AWARENESS when it lags. */
   readonly awareness: number;
+  /** Resolves after `ms`, or at once when the server stops, so no timer outlives it. */
+  sleep(ms: number): Promise<void>;
   /** This server kept up (an ack arrived in time): relax the local health multiplier. */
   healthier(): void;
   /** This server was too slow to judge others: probe less eagerly for a while. */

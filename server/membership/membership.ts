@@ -19,7 +19,7 @@ import { AntiEntropy } from "./push_pull.ts";
 import { Roster } from "./roster.ts";
 import { type Clock, type MemberCall, type MemberTransport, type Random, systemClock } from "./seams.ts";
 import { Suspicions } from "./suspicion.ts";
-import { isUpdate, MemberTable, type Outcome } from "./table.ts";
+import { type Entry, isUpdate, MemberTable, type Outcome } from "./table.ts";
 import { LEAVE_TIMEOUT_MS, MAX_AWARENESS } from "./tuning.ts";
 
 /** Receives changes of the view. */
@@ -35,10 +35,11 @@ export interface MembershipOptions {
   /** Default: Math.random. */
   random?: Random;
   /**
-   * Members known before the start, applied without events or gossip: the simulator starts
-   * from a converged cluster this way (a real server starts alone and joins).
+   * Members known before the start, taken without events or gossip: the simulator starts from a
+   * converged cluster this way, every view sharing the same entries (a real server starts alone
+   * and joins).
    */
-  known?: MemberUpdate[];
+  known?: ReadonlyMap<string, Entry>;
 }
 
 /**
@@ -59,6 +60,8 @@ export class Membership {
   #events: MembershipEvents;
   #ctx: Context;
   #stop = new AbortController();
+  /** Pending sleeps, ended at once by {@link #halt}. */
+  #sleepers = new Map<unknown, () => void>();
   #awareness = 0;
   #detector: FailureDetector;
   #suspicions: Suspicions;
@@ -75,8 +78,10 @@ export class Membership {
     const table = new MemberTable(self.Id, self.Url);
     const random = options.random ?? Math.random;
     const roster = new Roster(random, (id) => table.members.has(id));
-    for (const u of options.known ?? []) {
-      if (table.apply(u, true) === "joined") roster.add(u.Id);
+    for (const [id, e] of options.known ?? []) {
+      if (id === self.Id) continue;
+      table.members.set(id, e);
+      roster.add(id);
     }
     this.#table = table;
     this.#transport = transport;
@@ -92,7 +97,7 @@ export class Membership {
       get stopped() {
         return stop.signal.aborted;
       },
-      signal: stop.signal,
+      sleep: (ms) => this.#sleep(ms),
       get awareness() {
         return awareness();
       },
@@ -177,8 +182,24 @@ export class Membership {
   /** Stops every timer without telling anyone (the owner is going away or the test is over). */
   #halt(): void {
     this.#stop.abort();
+    for (const [timer, wake] of this.#sleepers) {
+      this.#ctx.clock.cancel(timer);
+      wake();
+    }
+    this.#sleepers.clear();
     this.#suspicions.clear();
     this.#gossip.clear();
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (ms <= 0 || this.#stop.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = this.#ctx.clock.after(ms, () => {
+        this.#sleepers.delete(timer);
+        resolve();
+      });
+      this.#sleepers.set(timer, resolve);
+    });
   }
 
   #learnAll(updates: unknown, fromState: boolean): void {

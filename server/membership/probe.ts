@@ -1,7 +1,7 @@
 /**
  * The failure detector (SPEC §9.2): every probe interval ping one member, round-robin over the
  * shuffled roster; without an ack within the probe timeout ask k others to ping it; without any
- * ack by the end of the interval it becomes suspect (suspicion.ts takes it from there). A missing
+ * ack by the probe deadline (two intervals, tuning.ts says why) it becomes suspect (suspicion.ts takes it from there). A missing
  * ack while this server's own timers ran late proves nothing and makes it probe less eagerly
  * (Lifeguard's local health).
  *
@@ -10,7 +10,13 @@
 import type { Context } from "./context.ts";
 import type { Clock, MemberCall } from "./seams.ts";
 import { declareDead, suspect } from "./suspicion.ts";
-import { INDIRECT_PROBES, LAG_TOLERANCE_MS, PROBE_INTERVAL_MS, PROBE_TIMEOUT_MS } from "./tuning.ts";
+import {
+  INDIRECT_PROBES,
+  LAG_TOLERANCE_MS,
+  PROBE_DEADLINE_MS,
+  PROBE_INTERVAL_MS,
+  PROBE_TIMEOUT_MS,
+} from "./tuning.ts";
 
 /**
  * Probes members and answers others' indirect probe requests.
@@ -36,8 +42,8 @@ export class FailureDetector {
       const period = PROBE_INTERVAL_MS * (ctx.awareness + 1);
       const start = ctx.clock.now();
       const target = ctx.roster.next();
-      if (target) await this.#probe(target, start + period);
-      await sleep(ctx.clock, start + period - ctx.clock.now(), ctx.signal);
+      if (target) this.#probe(target, start + PROBE_DEADLINE_MS * (ctx.awareness + 1));
+      await ctx.sleep(start + period - ctx.clock.now());
     }
   }
 
@@ -71,8 +77,8 @@ export class FailureDetector {
     const { Id, Url, TimeoutMs } = args;
     let ok = false;
     if (typeof Id === "string" && typeof Url === "string" && typeof TimeoutMs === "number") {
-      // Never longer than one probe interval: the asker has given up by then.
-      const ms = Math.min(TimeoutMs, PROBE_INTERVAL_MS);
+      // Never longer than a probe's deadline: the asker has given up by then.
+      const ms = Math.min(TimeoutMs, PROBE_DEADLINE_MS);
       ok = await firstTrue(this.#ctx.clock, [this.#ping(Id, Url, ms).catch(() => false)], ms).then((r) =>
         r.ok
       );
@@ -127,20 +133,6 @@ export class FailureDetector {
       return false;
     }
   }
-}
-
-/** Resolves after `ms` on `clock`, at once if `ms` ≤ 0 or when `signal` aborts. */
-export function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const t = clock.after(ms, done);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clock.cancel(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }
 
 /** A refused connection or another process at the URL: the member's process is gone. */

@@ -8,7 +8,6 @@
  */
 import type { MemberUpdate } from "../../wire/ops.ts";
 import type { Context } from "./context.ts";
-import { sleep } from "./probe.ts";
 import type { MemberCall, MemberLink } from "./seams.ts";
 import {
   EXCHANGE_TIMEOUT_MS,
@@ -90,7 +89,7 @@ export class AntiEntropy {
     const ctx = this.#ctx;
     while (!ctx.stopped) {
       // A random phase: servers started together must not exchange in lockstep.
-      await sleep(ctx.clock, intervalMs() * (0.5 + ctx.random()), ctx.signal);
+      await ctx.sleep(intervalMs() * (0.5 + ctx.random()));
       if (!ctx.stopped) turn();
     }
   }

@@ -7,11 +7,11 @@
  */
 import type { MemberUpdate } from "../../wire/ops.ts";
 
-/** A member of the view. */
+/** A member of the view (immutable: {@link MemberTable.apply} replaces it on a change). */
 export interface Entry {
-  url: string;
-  inc: number;
-  state: "alive" | "suspect";
+  readonly url: string;
+  readonly inc: number;
+  readonly state: "alive" | "suspect";
 }
 
 /** A member removed from the view: dead (its URL is retried, SPEC §9.2) or left (never retried). */
@@ -97,16 +97,16 @@ export class MemberTable {
     const state = fromState && u.State === "dead" ? "suspect" : u.State;
     const entry = this.members.get(u.Id);
     if (entry) {
+      // Entries are replaced, never changed in place: one entry may sit in many tables (the
+      // simulator starts 10,000 views from one converged view, docs/SCALE.md).
       if (state === "alive") {
         if (u.Inc <= entry.inc) return "none";
-        entry.inc = u.Inc;
-        entry.state = "alive";
+        this.members.set(u.Id, { ...entry, inc: u.Inc, state: "alive" });
         return "refreshed";
       }
       if (state === "suspect") {
         if (u.Inc < entry.inc || (u.Inc === entry.inc && entry.state === "suspect")) return "none";
-        entry.inc = u.Inc;
-        entry.state = "suspect";
+        this.members.set(u.Id, { ...entry, inc: u.Inc, state: "suspect" });
         return "suspected";
       }
       if (u.Inc < entry.inc) return "none";
