@@ -37,7 +37,7 @@ export interface Plan {
   /** Virtual ms of churn, and the share of members replaced per minute. */
   churnMs: number;
   churnShare: number;
-  /** Virtual ms the halves stay apart (long enough for each to declare the other dead). */
+  /** Virtual ms the halves stay apart (long enough for each to declare the other dead); 0: no partition. */
   partitionMs: number;
   /** Give up waiting for a merge after this long. */
   mergeMaxMs: number;
