@@ -105,22 +105,22 @@ export async function measure(plan: Plan): Promise<Figures> {
   await c.run(30_000);
   note("churn");
 
-  const side = new Map(c.live().map((p, i) => [p.id, i % 2]));
-  c.partition((id) => side.get(id) ?? 0);
-  await c.run(plan.partitionMs);
-  note("partitioned");
-  c.heal();
-  const t2 = c.now;
-  const merge: Curve = [[0, c.completeness()]];
-  const mergeMs = await c.until(
-    () => {
+  const merge: Curve = [];
+  let mergeMs: number | undefined;
+  if (plan.partitionMs > 0) {
+    const side = new Map(c.live().map((p, i) => [p.id, i % 2]));
+    c.partition((id) => side.get(id) ?? 0);
+    await c.run(plan.partitionMs);
+    note("partitioned");
+    c.heal();
+    const t2 = c.now;
+    const sample = () => {
       merge.push([c.now - t2, c.completeness()]);
       return c.completeness() >= 1;
-    },
-    plan.mergeMaxMs,
-    250,
-  );
-  note("merged");
+    };
+    mergeMs = await c.until(sample, plan.mergeMaxMs, 250);
+    note("merged");
+  }
 
   return {
     n: plan.n,
