@@ -20,6 +20,7 @@ export async function benchSim(sizes: number[]): Promise<[string, string, string
         `--v8-flags=--max-old-space-size=${HEAP_MB}`,
         "--allow-read",
         "--allow-write",
+        "--allow-sys=loadavg",
         new URL("./simulate.ts", import.meta.url).pathname,
         "--sizes",
         sizes.join(","),

@@ -4,7 +4,7 @@
  * faults in phases and prints the figures as a table; with `--out DIR` it also writes the
  * convergence plots (SVG) and the figures (JSON) there.
  *
- *   deno run --allow-read --allow-write --v8-flags=--max-old-space-size=12000 scripts/simulate.ts \
+ *   deno run --allow-read --allow-write --allow-sys=loadavg --v8-flags=--max-old-space-size=12000 scripts/simulate.ts \
  *     [--sizes 100,1000,10000] [--loss-ms 30000] [--churn-ms 60000] [--partition-max-n N] [--out docs/scale]
  *
  * 10,000 members need ~6 GB of heap (10⁸ view entries), hence the V8 flag.
@@ -74,8 +74,12 @@ const rows: [string, (f: Figures) => string][] = [
 console.log(`| figure | ${results.map((f) => `N = ${f.n.toLocaleString("en")}`).join(" | ")} |`);
 console.log(`|---|${results.map(() => "---:").join("|")}|`);
 for (const [label, cell] of rows) console.log(`| ${label} | ${results.map(cell).join(" | ")} |`);
-// From /proc (read access) rather than Deno.loadavg (which needs --allow-sys).
-const load = (await Deno.readTextFile("/proc/loadavg").catch(() => "? ? ?")).split(" ").slice(0, 3).join(" ");
+let load = "unknown (needs --allow-sys=loadavg)";
+try {
+  load = Deno.loadavg().map((x) => x.toFixed(1)).join(" ");
+} catch {
+  // without the permission the table is still worth printing
+}
 console.log(`\nload average at the end: ${load} (${navigator.hardwareConcurrency} cores)`);
 
 if (out) {
