@@ -46,10 +46,17 @@ export const RETRANSMIT_MULT = 3;
 export const PUSH_PULL_MS = 10_000;
 
 /**
+ * Above this many members the push-pull interval grows with log2 N (memberlist's pushPullScale):
+ * a full state grows linearly with N, and a real cluster of 50 must stay under 2 KB/s per server
+ * counting TCP/IP headers (docs/BENCHMARKS.md).
+ */
+export const PUSH_PULL_SCALE_THRESHOLD = 32;
+
+/**
  * Bytes per second one server may spend on push-pull when idle. A full state is ~100 bytes per
- * member and each server sends about two per interval (its own and one answer), so the interval
- * grows linearly with N once N × 200 B exceeds this × {@link PUSH_PULL_MS}: idle traffic then
- * stays flat in N (issue 16: at most 5 KB/s per member in all; probes take ~0.3 KB/s of it).
+ * member and each server sends about two per interval (its own and one answer), so once the log
+ * scaling above is not enough the interval grows linearly with N: idle traffic then stays flat in
+ * N (issue 16: at most 5 KB/s per member in all; probes take ~0.2 KB/s of it).
  */
 export const PUSH_PULL_BUDGET_BYTES_PER_S = 2_000;
 
@@ -120,8 +127,13 @@ export function suspicionMs(n: number): number {
   return SUSPICION_MS * Math.max(1, Math.log10(n));
 }
 
-/** The push-pull interval in a cluster of `n` members: see {@link PUSH_PULL_BUDGET_BYTES_PER_S}. */
+/**
+ * The push-pull interval in a cluster of `n` members: 10 s up to 32 members, then log-scaled (20 s
+ * at 50, 30 s at 100), then linear once that would exceed the byte budget (100 s at 1,000,
+ * 1,000 s at 10,000).
+ */
 export function pushPullMs(n: number): number {
+  const scale = n <= PUSH_PULL_SCALE_THRESHOLD ? 1 : Math.ceil(Math.log2(n / PUSH_PULL_SCALE_THRESHOLD)) + 1;
   const bytes = 2 * n * STATE_BYTES_PER_MEMBER;
-  return Math.max(PUSH_PULL_MS, (bytes / PUSH_PULL_BUDGET_BYTES_PER_S) * 1_000);
+  return Math.max(PUSH_PULL_MS * scale, (bytes / PUSH_PULL_BUDGET_BYTES_PER_S) * 1_000);
 }
