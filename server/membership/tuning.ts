@@ -22,13 +22,15 @@ export const PROBE_TIMEOUT_MS = 250;
 
 /**
  * A probe waits this long for any ack (direct or indirect) before the member becomes suspect:
- * two probe intervals, not one, because peers talk over TCP, where a lost packet is not lost but
- * late by the retransmission timeout (200 ms on Linux, doubling). At 20 % packet loss one round
- * trip in three is 200 ms late and one in 25 is 600 ms late; with a deadline of one interval that
- * made ~2 % of probes suspect a live member and the refutations flooded the cluster (docs/SCALE.md).
+ * one and a half probe intervals, not one, because peers talk over TCP, where a lost packet is
+ * not lost but late by the retransmission timeout (200 ms on Linux, doubling). At 20 % packet loss
+ * one round trip in three is 200 ms late and one in 25 is 600 ms late; with a deadline of one
+ * interval ~2 % of probes suspected a live member and the refutations flooded the cluster, while
+ * 750 ms lets a once-delayed ack and the indirect probes through (docs/SCALE.md). Not longer: it
+ * adds to the detection time of a hung server (SPEC §9.2 bounds SIGSTOP removal at 5 s for 50).
  * The next probe does not wait for this one: probes overlap by at most one.
  */
-export const PROBE_DEADLINE_MS = 2 * PROBE_INTERVAL_MS;
+export const PROBE_DEADLINE_MS = 1.5 * PROBE_INTERVAL_MS;
 
 /** Indirect probes per failed ping (SPEC §9.2 k = 3): one slow helper cannot cause a suspicion. */
 export const INDIRECT_PROBES = 3;
