@@ -1,7 +1,7 @@
 /**
  * The failure detector (SPEC §9.2): every probe interval ping one member, round-robin over the
  * shuffled roster; without an ack within the probe timeout ask k others to ping it; without any
- * ack by the probe deadline (two intervals, tuning.ts says why) it becomes suspect (suspicion.ts takes it from there). A missing
+ * ack by the probe deadline (1.5 intervals, tuning.ts says why) it becomes suspect (suspicion.ts takes it from there). A missing
  * ack while this server's own timers ran late proves nothing and makes it probe less eagerly
  * (Lifeguard's local health).
  *
