@@ -2,8 +2,11 @@
  * `deno task bench`: measures circuit on this machine and prints a table (record it in
  * docs/BENCHMARKS.md). Everything runs on loopback (or in private network namespaces) against
  * real servers started as separate OS processes. Knobs: BENCH_SCALE (default 1) shrinks the
- * workloads; BENCH_ONLY=core,cluster,keyed,dns,metrics,ergo,authz,console picks sections; BENCH_CLUSTER_SIZES (default
- * 5,10,20,50) sets the membership cluster sizes.
+ * workloads; BENCH_ONLY=core,cluster,keyed,dns,metrics,ergo,authz,console,sim picks sections;
+ * BENCH_CLUSTER_SIZES (default 5,10,20,50) sets the membership cluster sizes; BENCH_SIM_SIZES
+ * (default 10000) the sizes of the membership simulation (section `sim`, ~15 min at 10,000 on 2
+ * cores; BENCH_SIM_SIZES=1000 for a quick run) and BENCH_SIM_PARTITION_MAX_N (default 1000) the
+ * largest size that also simulates a partition (docs/SCALE.md).
  *
  * @module
  */
@@ -15,7 +18,7 @@ import { channelSeconds } from "./bench_channel.ts";
 
 const SCALE = Number(Deno.env.get("BENCH_SCALE") ?? "1");
 const ONLY = new Set(
-  (Deno.env.get("BENCH_ONLY") ?? "core,cluster,keyed,dns,metrics,ergo,authz,console").split(","),
+  (Deno.env.get("BENCH_ONLY") ?? "core,cluster,keyed,dns,metrics,ergo,authz,console,sim").split(","),
 );
 const rows: [string, string, string][] = [];
 
@@ -364,6 +367,11 @@ if (ONLY.has("console")) {
 if (ONLY.has("cluster")) {
   const sizes = (Deno.env.get("BENCH_CLUSTER_SIZES") ?? "5,10,20,50").split(",").map(Number);
   for (const [w, v, t] of await benchCluster(sizes)) row(w, v, t);
+}
+
+if (ONLY.has("sim")) {
+  const sizes = (Deno.env.get("BENCH_SIM_SIZES") ?? "10000").split(",").map(Number);
+  for (const [w, v, t] of await (await import("./bench_sim.ts")).benchSim(sizes)) row(w, v, t);
 }
 
 const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown CPU";
