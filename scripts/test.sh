@@ -11,6 +11,8 @@ command -v dig >/dev/null || need+=(bind9-dnsutils)
 command -v ip >/dev/null || need+=(iproute2)
 command -v curl >/dev/null || need+=(curl)
 command -v fuser >/dev/null || need+=(psmisc)
+# A foreign TLS client and certificate reader for the keyed and credential tests.
+command -v openssl >/dev/null || need+=(openssl)
 # promtool and prometheus check the -metrics endpoint (tests/metrics_test.ts).
 command -v promtool >/dev/null || need+=(prometheus)
 # The completion scripts are checked by each shell's parser (tests/cli_config_test.ts).
