@@ -8,6 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { dial } from "../mod.ts";
+import { loadOperatorPki, verifyOperatorLeaf } from "../wire/crypto/operator_pki.ts";
+import { proveCredential, verifyCredentialProof } from "../wire/crypto/credential.ts";
 import { assertErr, assertUsage, circuit, eventually, ok, TestServer } from "./_harness.ts";
 
 async function openssl(args: string[]): Promise<void> {
@@ -194,6 +196,93 @@ Deno.test("operator PKI: some of the three files, or with a key, is a one-line u
     // A missing file is the reading error, named by flag and path.
     const r = await circuit(["start", "-a", "127.0.0.1:0", "-var", `${dir}/v`, ...three]);
     assertErr(r, "problem reading -tls-ca file (a): no such file or directory", { banner: true });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("operator PKI files: a P-384 CA's RSA and P-384 leaves verify and prove; another CA's is a key mismatch; a key not the certificate's fails at load", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "circuit-pki-" }));
+  try {
+    const ca = `${dir}/ca384.pem`, caKey = `${dir}/ca384.key`;
+    const p384 = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"];
+    await openssl([
+      "req",
+      "-x509",
+      ...p384,
+      "-nodes",
+      "-keyout",
+      caKey,
+      "-out",
+      ca,
+      "-subj",
+      "/CN=p384",
+      "-days",
+      "2",
+    ]);
+    /** A leaf of the P-384 CA (signed ecdsa-with-SHA384): its certificate and key texts. */
+    const leaf = async (name: string, keyArgs: readonly string[]): Promise<[string, string]> => {
+      const cert = `${dir}/${name}.pem`, key = `${dir}/${name}.key`, csr = `${dir}/${name}.csr`;
+      await openssl([
+        "req",
+        "-new",
+        ...keyArgs,
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        csr,
+        "-subj",
+        `/CN=${name}`,
+      ]);
+      await openssl([
+        "x509",
+        "-req",
+        "-in",
+        csr,
+        "-CA",
+        ca,
+        "-CAkey",
+        caKey,
+        "-CAcreateserial",
+        "-sha384",
+        "-out",
+        cert,
+        "-days",
+        "1",
+      ]);
+      return [await Deno.readTextFile(cert), await Deno.readTextFile(key)];
+    };
+    const caText = await Deno.readTextFile(ca);
+    const nonce = crypto.getRandomValues(new Uint8Array(32));
+    for (const [name, args] of [["rsa", RSA], ["p384", p384]] as const) {
+      const pki = await loadOperatorPki(caText, ...await leaf(name, args));
+      const info = await verifyOperatorLeaf(pki, pki.credential.certDer);
+      assert.equal(info.name, name);
+      const sig = await proveCredential(pki.credential, nonce, nonce, "Q1/2");
+      assert.ok(await verifyCredentialProof(info, nonce, nonce, "Q1/2", sig), `${name} proof`);
+      assert.ok(
+        !await verifyCredentialProof(info, nonce, nonce, "Q1/3", sig),
+        `${name} proof for another server`,
+      );
+    }
+    const [strangerCert, strangerKey] = await (await makePki(dir, "other")).issue(
+      "stranger",
+      "/CN=stranger",
+      ED,
+    )
+      .then(async ([c, k]) => [await Deno.readTextFile(c), await Deno.readTextFile(k)]);
+    const stranger = await loadOperatorPki(caText, strangerCert, strangerKey);
+    const ours = await loadOperatorPki(caText, ...await leaf("ours", ED));
+    await assert.rejects(
+      verifyOperatorLeaf(ours, stranger.credential.certDer),
+      /authentication failed: key mismatch/,
+    );
+    const [, otherKey] = await leaf("k", ED);
+    await assert.rejects(
+      loadOperatorPki(caText, strangerCert, otherKey),
+      /-tls-key: the private key is not the one of -tls-cert/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
