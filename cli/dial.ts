@@ -1,6 +1,7 @@
 /**
  * Choosing and dialing the server a client command talks to (SPEC §4.4), with the key read
- * first from `-hmac` or `CIRCUIT_HMAC`, or a credential from `-cred` or `CIRCUIT_CRED` (SPEC §10.5).
+ * first from `-hmac` or `CIRCUIT_HMAC`, or a credential from `-cred` or `CIRCUIT_CRED` (SPEC §10.5),
+ * or an operator's certificate from `-tls-ca/-tls-cert/-tls-key` or `CIRCUIT_TLS_*` (SPEC §10.1).
  *
  * @module
  */

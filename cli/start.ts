@@ -11,7 +11,8 @@ import { tlsFiles } from "./tls_flags.ts";
 /**
  * Runs a server until it stops; resolves with its exit code. `-a` and `-if` together are a usage
  * error. `-hmac` and `-discover` beat `CIRCUIT_HMAC` and `CIRCUIT_DISCOVER`; given empty, they
- * turn the feature off.
+ * turn the feature off. `-tls-ca/-tls-cert/-tls-key` (or `CIRCUIT_TLS_*`) replace the key with
+ * an operator's PKI (cli/tls_flags.ts); a key and a PKI at the same level are a usage error.
  *
  * @example
  * ```ts ignore
