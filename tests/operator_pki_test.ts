@@ -149,6 +149,9 @@ Deno.test("operator PKI: two servers and clients with openssl certificates join,
     assertErr(await ls(tlsArgs(pki.ca, mallory)), "authentication failed: key mismatch");
     assertErr(await ls(tlsArgs(pki.ca, expired)), "authentication failed: credential expired");
     assertErr(await ls(tlsArgs(other.ca, mallory)), "authentication failed: key mismatch");
+    // A key holder does not get in: the server's certificate is not of its key's CA.
+    await Deno.writeTextFile(`${dir}/k`, ok(await circuit(["keygen"]), "keygen").stdout);
+    assertErr(await ls(["-hmac", `${dir}/k`]), "authentication failed: key mismatch");
     // A client certificate cannot serve: a server started with it is refused by its peers.
     const c = await TestServer.start(dir, [...tlsArgs(pki.ca, alice), "-j", a.url]);
     servers.push(c);
@@ -193,6 +196,13 @@ Deno.test("operator PKI: some of the three files, or with a key, is a one-line u
       await circuit(["ls", "-d", url, "-hmac", key, ...three, "/"]),
       "an operator PKI cannot be used together",
     );
+    // The library's options: the same rules.
+    await assert.rejects(dial(url, { tlsCa: "a", tlsCert: "b" }), /tlsCa, tlsCert and tlsKey go together/);
+    await assert.rejects(
+      dial(url, { key: "x", tlsCa: "a", tlsCert: "b", tlsKey: "c" }),
+      /a key or credential and an operator PKI cannot be used together/,
+    );
+    await assert.rejects(dial(url, { tlsCa: "a", tlsCert: "b", tlsKey: "c" }), /tlsCa: no PEM certificate/);
     // A missing file is the reading error, named by flag and path.
     const r = await circuit(["start", "-a", "127.0.0.1:0", "-var", `${dir}/v`, ...three]);
     assertErr(r, "problem reading -tls-ca file (a): no such file or directory", { banner: true });
