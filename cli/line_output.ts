@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { concat } from "../wire/bytes.ts";
 
 const _encoder = new TextEncoder();
 
@@ -59,7 +60,7 @@ export class LineWriter {
       else await this.#lines(chunk);
     }
     if (this.#prefix !== null && this.#partial.length > 0) {
-      await this.#out.write(_concat([this.#prefix, ...this.#partial, _encoder.encode("\n")]));
+      await this.#out.write(concat([this.#prefix, ...this.#partial, _encoder.encode("\n")]));
       this.#partial = [];
     }
   }
@@ -73,16 +74,6 @@ export class LineWriter {
       start = nl + 1;
     }
     if (start < chunk.length) this.#partial.push(chunk.slice(start));
-    if (parts.length > 0) await this.#out.write(_concat(parts));
+    if (parts.length > 0) await this.#out.write(concat(parts));
   }
-}
-
-function _concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

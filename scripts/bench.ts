@@ -2,8 +2,11 @@
  * `deno task bench`: measures circuit on this machine and prints a table (record it in
  * docs/BENCHMARKS.md). Everything runs on loopback (or in private network namespaces) against
  * real servers started as separate OS processes. Knobs: BENCH_SCALE (default 1) shrinks the
- * workloads; BENCH_ONLY=core,cluster,keyed,dns,metrics,ergo,authz,console picks sections; BENCH_CLUSTER_SIZES (default
- * 5,10,20,50) sets the membership cluster sizes.
+ * workloads; BENCH_ONLY=core,cluster,keyed,dns,metrics,ergo,authz,console,sim picks sections;
+ * BENCH_CLUSTER_SIZES (default 5,10,20,50) sets the membership cluster sizes; BENCH_SIM_SIZES
+ * (default 10000) the sizes of the membership simulation (section `sim`, ~15 min at 10,000 on 2
+ * cores; BENCH_SIM_SIZES=1000 for a quick run) and BENCH_SIM_PARTITION_MAX_N (default 1000) the
+ * largest size that also simulates a partition (docs/SCALE.md).
  *
  * @module
  */
@@ -11,10 +14,11 @@ import { connect } from "../wire/dial.ts";
 import { dial } from "../mod.ts";
 import { circuit, CLI, PERMISSIONS, QUIET_ENV, TestServer } from "../tests/_harness.ts";
 import { benchCluster } from "./bench_cluster.ts";
+import { channelSeconds } from "./bench_channel.ts";
 
 const SCALE = Number(Deno.env.get("BENCH_SCALE") ?? "1");
 const ONLY = new Set(
-  (Deno.env.get("BENCH_ONLY") ?? "core,cluster,keyed,dns,metrics,ergo,authz,console").split(","),
+  (Deno.env.get("BENCH_ONLY") ?? "core,cluster,keyed,dns,metrics,ergo,authz,console,sim").split(","),
 );
 const rows: [string, string, string][] = [];
 
@@ -115,41 +119,13 @@ async function benchCore() {
     // first 10,000 messages to its steady level after ~30,000, as a long-running server is.
     for (const depth of [0, 32, 128]) {
       const n = Math.max(1000, Math.round((depth === 0 ? 30000 : 20000) * SCALE));
-      const body = new Uint8Array(1024).fill(97);
       const path = `${c.serverAnchor}/bench/chan${depth}`;
       await client.walk(path).makeChan(1024);
       await using sendClient = await dial(a.url);
       await using recvClient = await dial(b.url);
       const sendChan = await sendClient.walk(path).get() as import("../mod.ts").Chan;
       const recvChan = await recvClient.walk(path).get() as import("../mod.ts").Chan;
-      const t0 = performance.now();
-      let sent = 0;
-      let received = 0;
-      let bytes = 0;
-      const sender = async () => {
-        while (sent < n) {
-          sent++;
-          const w = (await sendChan.send()).getWriter();
-          await w.write(body);
-          await w.close();
-        }
-      };
-      const receiver = async () => {
-        while (received < n) {
-          received++;
-          const r = await recvChan.recv();
-          // Read before adding: `bytes += await …` would read `bytes` before the await.
-          const got = (await new Response(r).arrayBuffer()).byteLength;
-          bytes += got;
-        }
-      };
-      const inFlight = depth === 0 ? 32 : depth;
-      await Promise.all([
-        ...Array.from({ length: inFlight }, sender),
-        ...Array.from({ length: inFlight }, receiver),
-      ]);
-      const secs = (performance.now() - t0) / 1000;
-      if (bytes !== n * 1024) throw new Error(`channel bench received ${bytes} bytes, expected ${n * 1024}`);
+      const secs = await channelSeconds(sendChan, recvChan, n, depth === 0 ? 32 : depth);
       if (depth === 0) continue;
       row(
         `channel messages/s (1 KiB, cap 1024, chan on a third server, ${depth} in flight per client)`,
@@ -391,6 +367,11 @@ if (ONLY.has("console")) {
 if (ONLY.has("cluster")) {
   const sizes = (Deno.env.get("BENCH_CLUSTER_SIZES") ?? "5,10,20,50").split(",").map(Number);
   for (const [w, v, t] of await benchCluster(sizes)) row(w, v, t);
+}
+
+if (ONLY.has("sim")) {
+  const sizes = (Deno.env.get("BENCH_SIM_SIZES") ?? "10000").split(",").map(Number);
+  for (const [w, v, t] of await (await import("./bench_sim.ts")).benchSim(sizes)) row(w, v, t);
 }
 
 const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown CPU";

@@ -11,6 +11,7 @@ import { type Chan, type Client, dial } from "../mod.ts";
 import { circuit, TestServer } from "../tests/_harness.ts";
 import { Authorizer } from "../server/policy/enforce.ts";
 import { Policy } from "../server/policy/policy.ts";
+import { channelSeconds } from "./bench_channel.ts";
 
 const SCALE = Number(Deno.env.get("BENCH_SCALE") ?? "1");
 
@@ -80,31 +81,11 @@ async function _roundTrip(k: _Cluster, name: string): Promise<number> {
 
 /** Seconds for `n` channel messages: channel on C, sender dials A, receiver dials B, 32 in flight each. */
 async function _chanSeconds(k: _Cluster, n: number, name: string): Promise<number> {
-  const body = new Uint8Array(1024).fill(97);
   const path = `${k.servers[2].serverAnchor}/bench/${name}`;
   await k.client.walk(path).makeChan(1024);
   const sendChan = await k.sendClient.walk(path).get() as Chan;
   const recvChan = await k.recvClient.walk(path).get() as Chan;
-  let sent = 0;
-  let received = 0;
-  const t0 = performance.now();
-  await Promise.all([
-    ...Array.from({ length: 32 }, async () => {
-      while (sent < n) {
-        sent++;
-        const w = (await sendChan.send()).getWriter();
-        await w.write(body);
-        await w.close();
-      }
-    }),
-    ...Array.from({ length: 32 }, async () => {
-      while (received < n) {
-        received++;
-        await new Response(await recvChan.recv()).arrayBuffer();
-      }
-    }),
-  ]);
-  return (performance.now() - t0) / 1000;
+  return await channelSeconds(sendChan, recvChan, n);
 }
 
 /** In-process cost of `Authorizer.check` with the benchmark's policy, per call. */

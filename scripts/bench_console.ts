@@ -10,6 +10,7 @@ import puppeteer from "puppeteer-core";
 import { type Chan, dial } from "../mod.ts";
 import { TestServer } from "../tests/_harness.ts";
 import { CHROMIUM, clickRow, startConsole } from "../tests/_console.ts";
+import { channelSeconds } from "./bench_channel.ts";
 
 // deno-lint-ignore no-explicit-any
 declare const document: any;
@@ -41,25 +42,7 @@ export async function benchConsole(scale = 1): Promise<[string, string, string][
     await using recvClient = await dial(b.url);
     const sendChan = await sendClient.walk(chanPath).get() as Chan;
     const recvChan = await recvClient.walk(chanPath).get() as Chan;
-    const body = new Uint8Array(1024).fill(97);
-    const messagesPerSecond = async (n: number) => {
-      let sent = 0;
-      let received = 0;
-      const t0 = performance.now();
-      await Promise.all([
-        ...Array.from({ length: 32 }, async () => {
-          while (sent++ < n) {
-            const w = (await sendChan.send()).getWriter();
-            await w.write(body);
-            await w.close();
-          }
-        }),
-        ...Array.from({ length: 32 }, async () => {
-          while (received++ < n) await new Response(await recvChan.recv()).arrayBuffer();
-        }),
-      ]);
-      return n / ((performance.now() - t0) / 1000);
-    };
+    const messagesPerSecond = async (n: number) => n / await channelSeconds(sendChan, recvChan, n);
     let seq = 0;
     const roundTrip = async (n: number) => {
       const times: number[] = [];

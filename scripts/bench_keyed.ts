@@ -8,6 +8,7 @@
  */
 import { type Chan, dial } from "../mod.ts";
 import { circuit, TestServer } from "../tests/_harness.ts";
+import { channelSeconds } from "./bench_channel.ts";
 
 const SCALE = Number(Deno.env.get("BENCH_SCALE") ?? "1");
 
@@ -42,36 +43,11 @@ async function _measure(dir: string, keyFile?: string): Promise<_Figures> {
     await using sendClient = await dial(a.url, { key });
     await using recvClient = await dial(b.url, { key });
     const chanRate = async (n: number, name: string) => {
-      const body = new Uint8Array(1024).fill(97);
       const path = `${c.serverAnchor}/bench/${name}`;
       await client.walk(path).makeChan(1024);
       const sendChan = await sendClient.walk(path).get() as Chan;
       const recvChan = await recvClient.walk(path).get() as Chan;
-      let sent = 0;
-      let received = 0;
-      let bytes = 0;
-      const t0 = performance.now();
-      await Promise.all([
-        ...Array.from({ length: 32 }, async () => {
-          while (sent < n) {
-            sent++;
-            const w = (await sendChan.send()).getWriter();
-            await w.write(body);
-            await w.close();
-          }
-        }),
-        ...Array.from({ length: 32 }, async () => {
-          while (received < n) {
-            received++;
-            // Read before adding: `bytes += await …` would read `bytes` before the await.
-            const got = (await new Response(await recvChan.recv()).arrayBuffer()).byteLength;
-            bytes += got;
-          }
-        }),
-      ]);
-      const secs = (performance.now() - t0) / 1000;
-      if (bytes !== n * 1024) throw new Error(`channel bench received ${bytes} bytes, expected ${n * 1024}`);
-      return n / secs;
+      return n / await channelSeconds(sendChan, recvChan, n);
     };
     await chanRate(Math.max(1000, Math.round(30000 * SCALE)), "warmup");
     const chanMsgsPerSec = await chanRate(Math.max(1000, Math.round(20000 * SCALE)), "chan");

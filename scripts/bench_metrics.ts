@@ -9,6 +9,7 @@
 import { type Chan, dial } from "../mod.ts";
 import { ServerMetrics } from "../server/metrics/server_metrics.ts";
 import { TestServer } from "../tests/_harness.ts";
+import { channelSeconds } from "./bench_channel.ts";
 
 /**
  * Rounds per configuration. Each round measures both clusters back to back, in alternating order,
@@ -60,27 +61,7 @@ async function _chanRate(k: _Cluster, n: number, tag: string): Promise<number> {
   await using r = await dial(b.url);
   const sendChan = await s.walk(path).get() as Chan;
   const recvChan = await r.walk(path).get() as Chan;
-  const body = new Uint8Array(1024).fill(97);
-  let sent = 0;
-  let received = 0;
-  const t0 = performance.now();
-  await Promise.all([
-    ...Array.from({ length: 32 }, async () => {
-      while (sent < n) {
-        sent++;
-        const w = (await sendChan.send()).getWriter();
-        await w.write(body);
-        await w.close();
-      }
-    }),
-    ...Array.from({ length: 32 }, async () => {
-      while (received < n) {
-        received++;
-        await new Response(await recvChan.recv()).arrayBuffer();
-      }
-    }),
-  ]);
-  return n / ((performance.now() - t0) / 1000);
+  return n / await channelSeconds(sendChan, recvChan, n);
 }
 
 /** ns per `callEnded` + `streamBytes` pair: what metrics add per served call, besides one clock read per batch. */

@@ -15,7 +15,7 @@ import type { SubscriptionElement } from "./elements/subscription.ts";
 import { relay, RelayTable } from "./forward.ts";
 import { type LocalContext, serveLocal } from "./handlers.ts";
 import { log } from "./log.ts";
-import { Membership } from "./membership/swim.ts";
+import { Membership } from "./membership/membership.ts";
 import { encodeTags } from "./membership/table.ts";
 import { ServerMetrics } from "./metrics/server_metrics.ts";
 import { Namespace } from "./namespace.ts";

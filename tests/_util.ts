@@ -31,17 +31,6 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** The parts, one after another. */
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 /**
  * The port of a circuit URL (`circuit://127.0.0.1:4000/812/Q…`) or of an address
  * (`127.0.0.1:5353`, `[::1]:53`).

@@ -12,18 +12,7 @@ import { callerOf } from "../server/policy/enforce.ts";
 import { CircuitError } from "../wire/errors.ts";
 import { connect } from "../wire/dial.ts";
 import { TestServer } from "./_harness.ts";
-
-/** A small seeded PRNG (mulberry32), so a failure can be replayed from the printed seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "./_util.ts";
 
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? Date.now() % 1_000_000);
 const NAMES = ["alice", "bob", "carol", "anonymous", "admin", "server:Q1", "ci"];
@@ -88,7 +77,7 @@ function refAllowed(
 }
 
 Deno.test(`policy fuzz (seed ${SEED}): random policies decide exactly as the reference`, () => {
-  const r = rng(SEED);
+  const r = prng(SEED);
   for (let round = 0; round < 300; round++) {
     const rules: RefRule[] = Array.from({ length: Math.floor(r() * 5) }, () => {
       const rule: RefRule = {
@@ -119,7 +108,7 @@ Deno.test(`policy fuzz (seed ${SEED}): random policies decide exactly as the ref
 });
 
 Deno.test(`policy fuzz (seed ${SEED}): mangled files fail with a position inside the text, never a crash`, () => {
-  const r = rng(SEED + 1);
+  const r = prng(SEED + 1);
   const base = JSON.stringify(
     {
       revoked: ["mallory"],
@@ -184,7 +173,7 @@ Deno.test(`policy fuzz (seed ${SEED}): mangled files fail with a position inside
 });
 
 Deno.test(`identity fuzz (seed ${SEED}): a forwarded Who counts only from a server, and only when well formed`, () => {
-  const r = rng(SEED + 2);
+  const r = prng(SEED + 2);
   const values = (): unknown => {
     const k = r();
     if (k < 0.1) return undefined;
@@ -217,7 +206,7 @@ Deno.test(`identity fuzz (seed ${SEED}): a forwarded Who counts only from a serv
 });
 
 Deno.test(`identity fuzz (seed ${SEED}): random Who and arguments against a real viewer server change nothing`, async () => {
-  const r = rng(SEED + 3);
+  const r = prng(SEED + 3);
   const dir = await Deno.makeTempDir({ prefix: "circuit-authz-fuzz-" });
   await Deno.writeTextFile(
     `${dir}/p.json`,

@@ -12,7 +12,8 @@ import { Connection, type IncomingCall } from "../wire/connection.ts";
 import { FrameTransport } from "../wire/transport.ts";
 import { ChanElement } from "../server/elements/chan.ts";
 import type { AckedReader } from "../wire/streams.ts";
-import { concat, sleep } from "./_util.ts";
+import { sleep } from "./_util.ts";
+import { concat } from "../wire/bytes.ts";
 
 /** SPEC §7.7's bound on what a killed reader's successor may see again. */
 const REPEAT_LIMIT = 64 * 1024;

@@ -58,9 +58,11 @@ export interface MemberUpdate {
 
 /** One change seen by `watch` (SPEC §13.1); `Time` is RFC 3339 UTC with milliseconds. */
 export interface WatchEvent {
+  /** When the change happened, RFC 3339 UTC with milliseconds. */
   Time: string;
   /** `overflow` tells a watcher that fell behind: a fresh `exists` snapshot follows. */
   Event: "exists" | "created" | "scrubbed" | "exited" | "joined" | "left" | "suspect" | "overflow";
+  /** The anchor that changed (a server anchor for membership events). */
   Path: string;
   /** The element kind (`server` for membership events), null for `overflow`. */
   Kind: string | null;

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concat } from "../../wire/bytes.ts";
 
 /** A complete HTTP response. */
 export interface UnixHttpResponse {
@@ -248,13 +249,7 @@ class _Reader {
     }
     // Trailers end with an empty line.
     while (await this.#readLine() !== "");
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let off = 0;
-    for (const p of parts) {
-      out.set(p, off);
-      off += p.length;
-    }
-    return out;
+    return concat(parts);
   }
 
   /** What is buffered, then the rest of the connection; ends (and closes the socket) at EOF or error. */

@@ -6,8 +6,17 @@
  */
 import type { MemberUpdate } from "../../wire/ops.ts";
 
+interface Item {
+  update: MemberUpdate;
+  sent: number;
+}
+
 /**
  * Updates waiting to be piggybacked or gossiped.
+ *
+ * Kept in buckets by send count (memberlist keeps a btree ordered the same way), so taking a few
+ * updates costs O(taken + buckets), not a sort of the whole queue: when two halves of a large
+ * cluster merge, every server queues one update per member of the other half.
  *
  * @example
  * ```ts
@@ -18,17 +27,22 @@ import type { MemberUpdate } from "../../wire/ops.ts";
  * ```
  */
 export class Broadcasts {
-  #queue = new Map<string, { update: MemberUpdate; sent: number }>();
+  /** `#buckets[n]`: updates sent n times, by member ID, in the order they entered the bucket. */
+  #buckets: Map<string, Item>[] = [];
+  #where = new Map<string, Item>();
 
   /** Number of updates still to be sent. */
   get size(): number {
-    return this.#queue.size;
+    return this.#where.size;
   }
 
   /** Queues `u`, replacing any queued update about the same member. */
   push(u: MemberUpdate): void {
-    this.#queue.delete(u.Id);
-    this.#queue.set(u.Id, { update: u, sent: 0 });
+    const old = this.#where.get(u.Id);
+    if (old) this.#buckets[old.sent].delete(u.Id);
+    const item = { update: u, sent: 0 };
+    this.#where.set(u.Id, item);
+    this.#bucket(0).set(u.Id, item);
   }
 
   /**
@@ -36,15 +50,30 @@ export class Broadcasts {
    * sent `limit` times leaves the queue.
    */
   take(max: number, limit: number): MemberUpdate[] {
-    const picked = [...this.#queue.values()].sort((a, b) => a.sent - b.sent).slice(0, max);
+    const picked: Item[] = [];
+    for (const bucket of this.#buckets) {
+      if (!bucket) continue;
+      for (const item of bucket.values()) {
+        picked.push(item);
+        if (picked.length === max) break;
+      }
+      if (picked.length === max) break;
+    }
     for (const item of picked) {
-      if (++item.sent >= limit) this.#queue.delete(item.update.Id);
+      this.#buckets[item.sent].delete(item.update.Id);
+      if (++item.sent >= limit) this.#where.delete(item.update.Id);
+      else this.#bucket(item.sent).set(item.update.Id, item);
     }
     return picked.map((item) => item.update);
   }
 
-  /** Drops everything (the server is leaving). */
+  /** Drops everything (the server is leaving, or has nobody to tell). */
   clear(): void {
-    this.#queue.clear();
+    this.#buckets = [];
+    this.#where.clear();
+  }
+
+  #bucket(n: number): Map<string, Item> {
+    return (this.#buckets[n] ??= new Map());
   }
 }

@@ -7,22 +7,23 @@
  */
 import type { MemberUpdate } from "../../wire/ops.ts";
 
-/** A member of the view. */
+/** A member of the view (immutable: {@link MemberTable.apply} replaces it on a change). */
 export interface Entry {
-  url: string;
-  inc: number;
-  state: "alive" | "suspect";
+  readonly url: string;
+  readonly inc: number;
+  readonly state: "alive" | "suspect";
   /** Host name and encoded tags, as its `alive` update said (SPEC §15.1). */
-  meta: Meta;
+  readonly meta: Meta;
 }
 
 /** A member's host name and tags in their wire form (`k=v` lines, "" when none). */
 export interface Meta {
-  host: string;
-  tags: string;
+  readonly host: string;
+  readonly tags: string;
 }
 
-const _NO_META: Meta = { host: "", tags: "" };
+/** No host name and no tags (one shared object: entries never change it). */
+export const NO_META: Meta = Object.freeze({ host: "", tags: "" });
 
 /** A member removed from the view: dead (its URL is retried, SPEC §9.2) or left (never retried). */
 export interface Tomb {
@@ -82,7 +83,7 @@ export class MemberTable {
   readonly tombs: Map<string, Tomb> = new Map();
 
   /** A table holding only this server. */
-  constructor(selfId: string, selfUrl: string, selfMeta: Meta = _NO_META) {
+  constructor(selfId: string, selfUrl: string, selfMeta: Meta = NO_META) {
     this.selfId = selfId;
     this.selfUrl = selfUrl;
     this.selfMeta = selfMeta;
@@ -116,17 +117,17 @@ export class MemberTable {
     const state = fromState && u.State === "dead" ? "suspect" : u.State;
     const entry = this.members.get(u.Id);
     if (entry) {
+      // Entries are replaced, never changed in place: one entry may sit in many tables (the
+      // simulator starts 10,000 views from one converged view, docs/SCALE.md).
       if (state === "alive") {
         if (u.Inc <= entry.inc) return "none";
-        entry.inc = u.Inc;
-        entry.state = "alive";
-        if (u.Host !== undefined) entry.meta = _metaOf(u);
+        const meta = u.Host !== undefined ? _metaOf(u) : entry.meta;
+        this.members.set(u.Id, { ...entry, inc: u.Inc, state: "alive", meta });
         return "refreshed";
       }
       if (state === "suspect") {
         if (u.Inc < entry.inc || (u.Inc === entry.inc && entry.state === "suspect")) return "none";
-        entry.inc = u.Inc;
-        entry.state = "suspect";
+        this.members.set(u.Id, { ...entry, inc: u.Inc, state: "suspect" });
         return "suspected";
       }
       if (u.Inc < entry.inc) return "none";

@@ -11,7 +11,8 @@
  *
  * @module
  */
-import { bits, concat, ctx, oid, pem, seq, TAG, time, tlv, uint, utf8 } from "./der.ts";
+import { bits, ctx, oid, pem, seq, TAG, time, tlv, uint, utf8 } from "./der.ts";
+import { concat } from "../bytes.ts";
 
 const _enc = new TextEncoder();
 
@@ -163,7 +164,7 @@ export async function deriveClusterCa(key: Uint8Array): Promise<ClusterCa> {
   );
   const signingKey = await crypto.subtle.importKey(
     "pkcs8",
-    concat(_PKCS8_ED25519_PREFIX, seed) as Uint8Array<ArrayBuffer>,
+    concat([_PKCS8_ED25519_PREFIX, seed]) as Uint8Array<ArrayBuffer>,
     "Ed25519",
     true,
     ["sign"],

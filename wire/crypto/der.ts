@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concat } from "../bytes.ts";
 
 /** DER tags used by X.509. */
 export const TAG = {
@@ -32,20 +33,9 @@ export function tlv(tag: number, content: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Concatenates byte strings. */
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 /** A SEQUENCE of the given encodings. */
 export function seq(...items: Uint8Array[]): Uint8Array {
-  return tlv(TAG.sequence, concat(...items));
+  return tlv(TAG.sequence, concat(items));
 }
 
 /** An OBJECT IDENTIFIER from its dotted form. */
@@ -65,12 +55,12 @@ export function uint(magnitude: Uint8Array): Uint8Array {
   let i = 0;
   while (i < magnitude.length - 1 && magnitude[i] === 0) i++;
   const m = magnitude.subarray(i);
-  return tlv(TAG.integer, m[0] & 0x80 ? concat(new Uint8Array([0]), m) : m);
+  return tlv(TAG.integer, m[0] & 0x80 ? concat([new Uint8Array([0]), m]) : m);
 }
 
 /** A BIT STRING with no unused bits. */
 export function bits(content: Uint8Array): Uint8Array {
-  return tlv(TAG.bitString, concat(new Uint8Array([0]), content));
+  return tlv(TAG.bitString, concat([new Uint8Array([0]), content]));
 }
 
 /** A UTF8String. */

@@ -1,0 +1,241 @@
+/**
+ * The simulator's in-memory network and processes. Each simulated server is a {@link Proc}: the
+ * real Membership of server/membership/ with a clock and a transport from here. Calls are
+ * delivered after a sampled latency, or lost; faults are set per link or per process.
+ *
+ * Loss models: `tcp` (what circuit servers use: a lost segment is retransmitted after the
+ * retransmission timeout, 200 ms on Linux and doubling, so loss shows as delay) and `datagram`
+ * (a lost message is gone, as for memberlist's UDP probes: the harsher model).
+ *
+ * @module
+ */
+import type {
+  Clock,
+  MemberCall,
+  MemberLink,
+  MemberOp,
+  MemberTransport,
+} from "../../server/membership/seams.ts";
+import type { Membership } from "../../server/membership/membership.ts";
+import type { Engine, Event } from "./engine.ts";
+
+/** Linux's minimum TCP retransmission timeout: what one lost segment costs on a LAN. */
+const TCP_MIN_RTO_MS = 200;
+
+/** Retransmissions before a TCP connection gives up (Linux tcp_retries2 is 15; 6 already means 25 s). */
+const TCP_MAX_RETRIES = 6;
+
+/**
+ * Bytes a message costs beyond its msgpack arguments: 4-byte length prefix, the frame array
+ * (type, call ID, op name) and the 16-byte AEAD tag of a keyed cluster (docs/PROTOCOL.md).
+ */
+const FRAME_OVERHEAD_BYTES = 40;
+
+/** Largest frame the wire accepts (SPEC §11: 1 MiB); a bigger full state would not get through. */
+export const MAX_FRAME_BYTES = 1 << 20;
+
+/** One simulated server process. */
+export class Proc {
+  readonly id: string;
+  readonly url: string;
+  membership!: Membership;
+  /** False once crashed: its timers never fire again and nothing reaches it. */
+  up = true;
+  /** SIGSTOP: timers and messages wait in {@link held} until resumed. */
+  paused = false;
+  /** A slow member: each of its timers fires up to this much late. */
+  slowMs = 0;
+  readonly held: (() => void)[] = [];
+  /** Messages and bytes this process sent. */
+  sent = { messages: 0, bytes: 0 };
+
+  constructor(id: string, url: string) {
+    this.id = id;
+    this.url = url;
+  }
+
+  /** Runs `fn` as this process: dropped if it crashed, held while it is paused. */
+  run(fn: () => void): void {
+    if (!this.up) return;
+    if (this.paused) this.held.push(fn);
+    else fn();
+  }
+
+  /** SIGCONT: everything that came due while paused runs now, late. */
+  resume(): void {
+    this.paused = false;
+    for (const fn of this.held.splice(0)) this.run(fn);
+  }
+}
+
+/** Network-wide settings the scenarios change. */
+export interface NetworkFaults {
+  /** Share of packets lost on every link. */
+  loss: number;
+  /** Loss of single directed links `from>to`, overriding {@link loss} (asymmetric loss). */
+  linkLoss: Map<string, number>;
+  /** Partition: processes in different groups cannot reach each other (no group: group 0). */
+  group: Map<string, number>;
+  model: "tcp" | "datagram";
+  /** One-way latency in ms, sampled per message. */
+  latency: (random: () => number) => number;
+}
+
+/** The network of one simulated cluster. */
+export class Network {
+  readonly engine: Engine;
+  readonly random: () => number;
+  readonly procs = new Map<string, Proc>();
+  readonly faults: NetworkFaults = {
+    loss: 0,
+    linkLoss: new Map(),
+    group: new Map(),
+    model: "tcp",
+    // A LAN: 0.1 ms plus an exponential tail with mean 0.2 ms.
+    latency: (r) => 0.1 - 0.2 * Math.log(1 - r()),
+  };
+  /** Messages larger than a frame may be (they are still delivered, and counted here). */
+  oversized = 0;
+  #byUrl = new Map<string, string>();
+
+  constructor(engine: Engine, random: () => number) {
+    this.engine = engine;
+    this.random = random;
+  }
+
+  /** Registers `proc` as the process now listening at its URL. */
+  attach(proc: Proc): void {
+    this.procs.set(proc.id, proc);
+    this.#byUrl.set(proc.url, proc.id);
+  }
+
+  /** The clock `proc`'s membership sees. */
+  clockFor(proc: Proc): Clock {
+    const engine = this.engine;
+    const random = this.random;
+    return {
+      now: () => engine.now,
+      after: (ms, fn) =>
+        engine.after(ms + (proc.slowMs > 0 ? random() * proc.slowMs : 0), () => proc.run(fn)),
+      cancel: (t) => engine.cancel(t as Event | undefined),
+    };
+  }
+
+  /** The transport `proc`'s membership sees. */
+  transportFor(proc: Proc): MemberTransport {
+    const clock = this.clockFor(proc);
+    return {
+      connect: (id) => Promise.resolve(this.#link(proc, id, clock)),
+      dial: (url) => {
+        const id = this.#byUrl.get(url);
+        const target = id && this.procs.get(id);
+        if (!target || !target.up || !this.#reachable(proc.id, target.id)) {
+          // A dial to a silent host fails once the connect attempt times out.
+          return new Promise((_, reject) =>
+            clock.after(3_000, () => reject(new Error("connection timed out")))
+          );
+        }
+        return Promise.resolve(this.#link(proc, target.id, clock));
+      },
+      // Links here never break: a crashed peer is silent, as a powered-off host is.
+      onClosed: () => {},
+    };
+  }
+
+  #link(from: Proc, to: string, clock: Clock): MemberLink {
+    return {
+      serverId: to,
+      call: (op, args, opts) => this.#call(from, to, clock, op, args, opts.timeoutMs),
+      close: () => {},
+    };
+  }
+
+  #call(
+    from: Proc,
+    to: string,
+    clock: Clock,
+    op: MemberOp,
+    args: unknown,
+    timeoutMs: number,
+  ): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      let done = false;
+      const timer = clock.after(timeoutMs, () => {
+        if (done) return;
+        done = true;
+        reject(new Error("call timed out"));
+      });
+      this.#send(from, to, args, () => {
+        const target = this.procs.get(to);
+        if (!target) return;
+        const call: MemberCall = {
+          op,
+          args,
+          connection: this.#link(target, from.id, this.clockFor(target)),
+          reply: (value) => {
+            this.#send(target, from, value, () => {
+              if (done) return;
+              done = true;
+              clock.cancel(timer);
+              resolve(value);
+            });
+          },
+        };
+        target.membership.serve(call);
+      });
+    });
+  }
+
+  /**
+   * Sends one message: counted at the sender, then delivered late, or lost. A request goes to
+   * whoever listens at the ID when it arrives; a reply (`to` a Proc) only to the process that asked.
+   */
+  #send(from: Proc, dest: string | Proc, body: unknown, deliver: () => void): void {
+    const to = typeof dest === "string" ? dest : dest.id;
+    if (!from.up) return;
+    const bytes = FRAME_OVERHEAD_BYTES + msgpackSize(body);
+    if (bytes > MAX_FRAME_BYTES) this.oversized++;
+    from.sent.messages++;
+    from.sent.bytes += bytes;
+    if (!this.#reachable(from.id, to)) return;
+    const p = this.faults.linkLoss.get(`${from.id}>${to}`) ?? this.faults.loss;
+    let delay = this.faults.latency(this.random);
+    if (p > 0) {
+      let rto = TCP_MIN_RTO_MS;
+      for (let tries = 0; this.random() < p; tries++) {
+        if (this.faults.model === "datagram" || tries === TCP_MAX_RETRIES) return;
+        delay += rto;
+        rto *= 2;
+      }
+    }
+    // A target paused or crashed by the time the message arrives holds or drops it (Proc.run).
+    this.engine.after(delay, () => (typeof dest === "string" ? this.procs.get(to) : dest)?.run(deliver));
+  }
+
+  #reachable(a: string, b: string): boolean {
+    return (this.faults.group.get(a) ?? 0) === (this.faults.group.get(b) ?? 0);
+  }
+}
+
+/** The size of `v` encoded as msgpack (strings as UTF-8 of ASCII, numbers as integers or doubles). */
+export function msgpackSize(v: unknown): number {
+  if (v === null || v === undefined || typeof v === "boolean") return 1;
+  if (typeof v === "number") {
+    if (!Number.isInteger(v)) return 9;
+    const a = Math.abs(v);
+    return a < 128 ? 1 : a < 256 ? 2 : a < 65536 ? 3 : a < 2 ** 32 ? 5 : 9;
+  }
+  if (typeof v === "string") return v.length + (v.length < 32 ? 1 : v.length < 256 ? 2 : 3);
+  if (Array.isArray(v)) {
+    let n = v.length < 16 ? 1 : 3;
+    for (const x of v) n += msgpackSize(x);
+    return n;
+  }
+  if (typeof v === "object") {
+    const entries = Object.entries(v as Record<string, unknown>);
+    let n = entries.length < 16 ? 1 : 3;
+    for (const [k, x] of entries) n += msgpackSize(k) + msgpackSize(x);
+    return n;
+  }
+  return 1;
+}

@@ -1,0 +1,115 @@
+/**
+ * Membership at scale, by simulation (SPEC §14, docs/SCALE.md): runs the real membership code of
+ * server/membership/ for N simulated servers in one process (engine in scripts/sim/), injects
+ * faults in phases and prints the figures as a table; with `--out DIR` it also writes the
+ * convergence plots (SVG) and the figures (JSON) there.
+ *
+ *   deno run --allow-read --allow-write --allow-sys=loadavg --v8-flags=--max-old-space-size=12000 scripts/simulate.ts \
+ *     [--sizes 100,1000,10000] [--loss-ms 30000] [--churn-ms 60000] [--partition-max-n N] [--out docs/scale]
+ *
+ * 10,000 members need ~6 GB of heap (10⁸ view entries), hence the V8 flag.
+ *
+ * @module
+ */
+import { type Figures, measure } from "./sim/figures.ts";
+import { plot } from "./sim/svg.ts";
+
+function arg(name: string, fallback: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : fallback;
+}
+
+const sizes = arg("sizes", "100,1000,10000").split(",").map(Number);
+if (sizes.some((n) => !Number.isInteger(n) || n < 4)) {
+  console.error(`simulate: --sizes wants integers ≥ 4, got ${arg("sizes", "")}`);
+  Deno.exit(1);
+}
+const lossMs = Number(arg("loss-ms", "30000"));
+const churnMs = Number(arg("churn-ms", "60000"));
+/** Larger clusters skip the partition (see docs/SCALE.md: its gossip storm costs O(N² log N) messages). */
+const partitionMaxN = Number(arg("partition-max-n", "1000000"));
+const out = arg("out", "");
+
+const results: Figures[] = [];
+for (const n of sizes) {
+  const wall0 = performance.now();
+  const f = await measure({
+    n,
+    // Small clusters accumulate few member-hours per virtual minute: give them longer phases.
+    lossMs: Math.max(lossMs, (lossMs * 1_000) / n),
+    losses: [0, 0.01, 0.05, 0.2],
+    churnMs,
+    churnShare: 0.01,
+    partitionMs: n <= partitionMaxN ? 30_000 : 0,
+    mergeMaxMs: 120_000,
+    progress: (phase, c) =>
+      console.error(
+        `  N=${n} ${phase.padEnd(12)} virtual ${(c.now / 1000).toFixed(0).padStart(4)} s` +
+          `  wall ${((performance.now() - wall0) / 1000).toFixed(0).padStart(4)} s`,
+      ),
+  });
+  results.push(f);
+}
+
+const ms = (v: number | undefined) => (v === undefined ? "not reached" : `${(v / 1000).toFixed(2)} s`);
+const rows: [string, (f: Figures) => string][] = [
+  ["new member in 50 % of views", (f) => ms(f.join.p50)],
+  ["new member in 99 % of views", (f) => ms(f.join.p99)],
+  ["new member in 100 % of views", (f) => ms(f.join.p100)],
+  ["crashed member out of 99 % of views", (f) => ms(f.crash.p99)],
+  ["crashed member out of 100 % of views", (f) => ms(f.crash.p100)],
+  ...["0%", "1%", "5%", "20%"].map((l): [string, (f: Figures) => string] => [
+    `false removals per member-hour, ${l} loss`,
+    (f) => (f.falseRemovals[l] ?? NaN).toFixed(3),
+  ]),
+  ["halves re-merged after healing", (f) => (f.curves.merge.length === 0 ? "not run" : ms(f.mergeMs))],
+  ["idle: messages / member / s", (f) => f.idle.messages.toFixed(1)],
+  ["idle: bytes / member / s", (f) => f.idle.bytes.toFixed(0)],
+  ["churn 1 %/min: messages / member / s", (f) => f.churn.messages.toFixed(1)],
+  ["churn 1 %/min: bytes / member / s", (f) => f.churn.bytes.toFixed(0)],
+  ["messages over the 1 MiB frame limit", (f) => String(f.oversized)],
+  ["virtual time simulated", (f) => `${(f.virtualMs / 1000).toFixed(0)} s`],
+  ["simulator wall time", (f) => `${(f.wallMs / 1000).toFixed(0)} s`],
+];
+console.log(`| figure | ${results.map((f) => `N = ${f.n.toLocaleString("en")}`).join(" | ")} |`);
+console.log(`|---|${results.map(() => "---:").join("|")}|`);
+for (const [label, cell] of rows) console.log(`| ${label} | ${results.map(cell).join(" | ")} |`);
+let load = "unknown (needs --allow-sys=loadavg)";
+try {
+  load = Deno.loadavg().map((x) => x.toFixed(1)).join(" ");
+} catch {
+  // without the permission the table is still worth printing
+}
+console.log(`\nload average at the end: ${load} (${navigator.hardwareConcurrency} cores)`);
+
+if (out) {
+  await Deno.mkdir(out, { recursive: true });
+  const series = (pick: (f: Figures) => [number, number][]) =>
+    results.map((f) => ({ label: `N = ${f.n.toLocaleString("en")}`, curve: pick(f) }));
+  await Deno.writeTextFile(
+    `${out}/join.svg`,
+    plot(
+      "A new member: share of views holding it",
+      "virtual time since its join",
+      series((f) => f.curves.join),
+    ),
+  );
+  await Deno.writeTextFile(
+    `${out}/crash.svg`,
+    plot(
+      "A crashed member: share of views still holding it",
+      "virtual time since the crash",
+      series((f) => f.curves.crash),
+    ),
+  );
+  await Deno.writeTextFile(
+    `${out}/merge.svg`,
+    plot(
+      "Healed partition: share of (viewer, member) pairs known",
+      "virtual time since the heal",
+      series((f) => f.curves.merge),
+    ),
+  );
+  const figures = results.map(({ curves: _, ...f }) => f);
+  await Deno.writeTextFile(`${out}/figures.json`, JSON.stringify(figures, null, 2) + "\n");
+}
