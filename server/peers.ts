@@ -4,7 +4,6 @@
  *
  * @module
  */
-import type { Credential } from "../wire/crypto/credential.ts";
 import type { OperatorPki } from "../wire/crypto/operator_pki.ts";
 import type { CallObserver } from "../wire/call_observer.ts";
 import type { Connection, IncomingCall } from "../wire/connection.ts";
@@ -12,6 +11,13 @@ import { connect } from "../wire/dial.ts";
 
 /** A retired duplicate connection is closed once idle; checked this often. */
 const _RETIRE_CHECK_MS = 1_000;
+
+/** How a server proves itself to its peers: the key, an operator certificate (SPEC §10.1), or neither. */
+export interface PeerAuth {
+  key?: Uint8Array;
+  /** Dial with its certificate, and check that peers hold server certificates of its CA. */
+  pki?: OperatorPki;
+}
 
 /**
  * The set of peer connections of one server.
@@ -23,14 +29,6 @@ const _RETIRE_CHECK_MS = 1_000;
  * const conn = await peers.connect("X88550014d4c82e4d", theirUrl);
  * ```
  */
-/** How a server proves itself to its peers: the key, an operator certificate (SPEC §10.1), or neither. */
-export interface PeerAuth {
-  key?: Uint8Array;
-  credential?: Credential;
-  /** The operator PKI `credential` comes from, to check that peers hold server certificates. */
-  pki?: OperatorPki;
-}
-
 export class Peers {
   #selfId: string;
   #selfUrl: string;
@@ -91,7 +89,7 @@ export class Peers {
   async dial(url: string): Promise<Connection> {
     const conn = await connect(url, {
       key: this.#auth.key,
-      credential: this.#auth.credential,
+      credential: this.#auth.pki?.credential,
       pki: this.#auth.pki,
       asServer: { url: this.#selfUrl, id: this.#selfId, onCall: this.#onCall, observer: this.#observer },
     });

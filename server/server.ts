@@ -137,13 +137,7 @@ export class CircuitServer {
     init.opsLog.onRecord = (op) => {
       if (op === "reject") this.#authz.counters.rejectedPeer();
     };
-    this.#peers = new Peers(
-      init.serverId,
-      init.url,
-      { key: init.key, credential: init.pki?.credential, pki: init.pki },
-      (call) => this.#dispatch(call),
-      metrics,
-    );
+    this.#peers = new Peers(init.serverId, init.url, init, (call) => this.#dispatch(call), metrics);
     this.#membership = new Membership({ Id: init.serverId, Url: init.url }, this.#peers, {
       joined: (id, url) => {
         log(`Member joined /${id} ${url}`);
