@@ -10,6 +10,7 @@ import type { FlagDef } from "./flags.ts";
 import { OPERATOR_COMMANDS } from "./command_table_operator.ts";
 import { WATCH_COMMANDS } from "./command_table_watch.ts";
 import { CRED_FLAG, CREDENTIAL_COMMANDS } from "./command_table_credential.ts";
+import { TLS_FLAGS } from "./command_table_tls.ts";
 
 /** The flags every dialing command accepts (SPEC §4.3). */
 export const CLIENT_FLAGS: readonly FlagDef[] = [
@@ -27,6 +28,7 @@ export const CLIENT_FLAGS: readonly FlagDef[] = [
     usage: "key file; must match the cluster's key (env CIRCUIT_HMAC)",
   },
   CRED_FLAG,
+  ...TLS_FLAGS,
   {
     names: ["context"],
     type: "string",
@@ -66,6 +68,7 @@ export const COMMANDS: readonly CommandDef[] = [
         usage: "key file: authenticate and encrypt (env CIRCUIT_HMAC)",
       },
       CRED_FLAG, // only to refuse it: a credential cannot run a server
+      ...TLS_FLAGS,
       {
         names: ["discover"],
         type: "string",

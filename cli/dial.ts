@@ -1,6 +1,7 @@
 /**
  * Choosing and dialing the server a client command talks to (SPEC §4.4), with the key read
- * first from `-hmac` or `CIRCUIT_HMAC`, or a credential from `-cred` or `CIRCUIT_CRED` (SPEC §10.5).
+ * first from `-hmac` or `CIRCUIT_HMAC`, or a credential from `-cred` or `CIRCUIT_CRED` (SPEC §10.5),
+ * or an operator's certificate from `-tls-ca/-tls-cert/-tls-key` or `CIRCUIT_TLS_*` (SPEC §10.1).
  *
  * @module
  */
@@ -13,6 +14,8 @@ import { parseCircuitUrl } from "../wire/url.ts";
 import type { ParsedArgs } from "./flags.ts";
 import { causeText, ContextError, errorReport, printError, UsageError } from "./fail.ts";
 import { chooseContext } from "./context.ts";
+import { tlsFiles } from "./tls_flags.ts";
+import { readOperatorPki } from "../wire/tls/operator_files.ts";
 
 /**
  * Reads the key named by `-hmac`, else by `CIRCUIT_HMAC`; a flag given empty means no key even
@@ -36,7 +39,7 @@ export async function readKey(flag: string | undefined): Promise<Uint8Array | un
   return parseKeyText(text, path);
 }
 
-/** How a client authenticates: the key, a credential, or neither (an unkeyed cluster). */
+/** How a client authenticates: the key, a credential (or operator certificate), or neither (an unkeyed cluster). */
 interface _Auth {
   key?: Uint8Array;
   credential?: Credential;
@@ -61,9 +64,28 @@ async function _auth(parsed: ParsedArgs): Promise<_Auth> {
     return hmac ? { hmac } : cred ? { cred } : null;
   };
   const flags = parsed.strings;
-  const chosen = flags.has("hmac") || flags.has("cred")
+  const tls = tlsFiles(parsed);
+  const keyFlags = flags.has("hmac") || flags.has("cred");
+  // A flag beats a variable: a PKI named by flags ignores the key's variables, and a key's flag the PKI's.
+  const chosen = keyFlags
     ? pick(flags.get("hmac"), flags.get("cred"), "-hmac and -cred")
+    : tls?.fromFlags
+    ? null
     : pick(Deno.env.get("CIRCUIT_HMAC"), Deno.env.get("CIRCUIT_CRED"), "CIRCUIT_HMAC and CIRCUIT_CRED");
+  const pki = keyFlags && !tls?.fromFlags ? undefined : tls;
+  if (pki && chosen) {
+    const what = pki.fromFlags
+      ? `-${chosen.hmac ? "hmac" : "cred"} and -tls-ca`
+      : `CIRCUIT_${chosen.hmac ? "HMAC" : "CRED"} and CIRCUIT_TLS_CA`;
+    throw new UsageError(`${what}: a key or credential and an operator PKI cannot be used together`);
+  }
+  if (pki) {
+    try {
+      return { credential: (await readOperatorPki(pki.files)).credential };
+    } catch (err) {
+      throw new CircuitError(causeText(err));
+    }
+  }
   if (chosen?.hmac) return { key: await readKey(chosen.hmac) };
   if (chosen?.cred) return { credential: await readCredential(chosen.cred) };
   return {};

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { OperatorPki } from "../wire/crypto/operator_pki.ts";
 import { acceptHandshake, type DialerHello, HandshakeRejected } from "../wire/handshake.ts";
 import { ADMIN, ANONYMOUS, type Identity, serverIdentity } from "../wire/identity.ts";
 import { parseCircuitUrl } from "../wire/url.ts";
@@ -19,6 +20,8 @@ export interface AcceptContext {
   url: string;
   workerId: string;
   key?: Uint8Array;
+  /** An operator's PKI instead of the key (SPEC §10.1). */
+  pki?: OperatorPki;
   /** Whether a credential's name is revoked by the policy in force now. */
   isRevoked: (name: string) => boolean;
   log: (line: string) => void;
@@ -67,6 +70,7 @@ export async function acceptPeer(
       workerId: ctx.workerId,
       pid: Number(pid),
       key: ctx.key,
+      pki: ctx.pki,
       isRevoked: ctx.isRevoked,
     });
     const { hello } = result;

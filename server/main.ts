@@ -6,6 +6,8 @@
  */
 import { parseKeyText } from "../wire/crypto/keys.ts";
 import { serverLeaf } from "./tls_leaf.ts";
+import type { OperatorPki } from "../wire/crypto/operator_pki.ts";
+import { readOperatorPki } from "../wire/tls/operator_files.ts";
 import { TlsListener } from "./tls_listener.ts";
 import { formatCircuitUrl, parseCircuitUrl } from "../wire/url.ts";
 import { VERSION } from "../wire/version.ts";
@@ -32,6 +34,8 @@ export interface StartOptions {
   varDir?: string;
   join?: string;
   hmac?: string;
+  /** `-tls-ca`, `-tls-cert`, `-tls-key`: an operator's PKI instead of the key (SPEC §10.1). */
+  tls?: { ca: string; cert: string; key: string };
   discover?: string;
   docker: boolean;
   /** `-metrics host:port`: serve Prometheus metrics there (SPEC §13.4). */
@@ -70,6 +74,7 @@ export async function runServer(opts: StartOptions): Promise<number> {
   const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
   let key: Uint8Array | undefined;
+  let pki: OperatorPki | undefined;
   let listenAt;
   let docker: DockerEngine | undefined;
   let metricsAt;
@@ -87,6 +92,7 @@ export async function runServer(opts: StartOptions): Promise<number> {
       }
       key = parseKeyText(text, opts.hmac);
     }
+    if (opts.tls !== undefined) pki = await readOperatorPki(opts.tls);
     listenAt = opts.iface !== undefined
       ? { hostname: interfaceAddress(opts.iface), port: 0 }
       : parseListenAddr(opts.addr ?? "0.0.0.0:0");
@@ -132,6 +138,9 @@ export async function runServer(opts: StartOptions): Promise<number> {
       const leaf = await serverLeaf(key, workerId, listenAt.hostname);
       log("Using mutual TLS 1.3 with the cluster CA of the key.");
       listener = await TlsListener.listen(listenAt.hostname, listenAt.port, leaf.certPem, leaf.keyPem);
+    } else if (pki) {
+      log(`Using mutual TLS 1.3 with the operator CA ${opts.tls!.ca}.`);
+      listener = await TlsListener.listen(listenAt.hostname, listenAt.port, pki.certPem, pki.keyPem);
     } else {
       listener = Deno.listen({ hostname: listenAt.hostname, port: listenAt.port });
     }
@@ -173,6 +182,7 @@ export async function runServer(opts: StartOptions): Promise<number> {
     workerId,
     serverId,
     key,
+    pki,
     opsLog,
     lock,
     docker,

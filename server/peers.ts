@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { OperatorPki } from "../wire/crypto/operator_pki.ts";
 import type { CallObserver } from "../wire/call_observer.ts";
 import type { Connection, IncomingCall } from "../wire/connection.ts";
 import { connect } from "../wire/dial.ts";
@@ -11,20 +12,27 @@ import { connect } from "../wire/dial.ts";
 /** A retired duplicate connection is closed once idle; checked this often. */
 const _RETIRE_CHECK_MS = 1_000;
 
+/** How a server proves itself to its peers: the key, an operator certificate (SPEC §10.1), or neither. */
+export interface PeerAuth {
+  key?: Uint8Array;
+  /** Dial with its certificate, and check that peers hold server certificates of its CA. */
+  pki?: OperatorPki;
+}
+
 /**
  * The set of peer connections of one server.
  *
  * @example
  * ```ts ignore
  * import { Peers } from "./peers.ts";
- * const peers = new Peers("X2dfc77bb3455a9e5", myUrl, undefined, onCall);
+ * const peers = new Peers("X2dfc77bb3455a9e5", myUrl, {}, onCall);
  * const conn = await peers.connect("X88550014d4c82e4d", theirUrl);
  * ```
  */
 export class Peers {
   #selfId: string;
   #selfUrl: string;
-  #key: Uint8Array | undefined;
+  #auth: PeerAuth;
   #onCall: (call: IncomingCall) => void;
   #observer: CallObserver | null;
   #live = new Map<string, Connection>();
@@ -39,13 +47,13 @@ export class Peers {
   constructor(
     selfId: string,
     selfUrl: string,
-    key: Uint8Array | undefined,
+    auth: PeerAuth,
     onCall: (call: IncomingCall) => void,
     observer: CallObserver | null = null,
   ) {
     this.#selfId = selfId;
     this.#selfUrl = selfUrl;
-    this.#key = key;
+    this.#auth = auth;
     this.#onCall = onCall;
     this.#observer = observer;
   }
@@ -80,7 +88,9 @@ export class Peers {
   /** Dials `url` (whose server ID is not known yet) and registers the connection. */
   async dial(url: string): Promise<Connection> {
     const conn = await connect(url, {
-      key: this.#key,
+      key: this.#auth.key,
+      credential: this.#auth.pki?.credential,
+      pki: this.#auth.pki,
       asServer: { url: this.#selfUrl, id: this.#selfId, onCall: this.#onCall, observer: this.#observer },
     });
     return this.#register(conn, true);

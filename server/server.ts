@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { OperatorPki } from "../wire/crypto/operator_pki.ts";
 import { Connection, type IncomingCall } from "../wire/connection.ts";
 import { CircuitError, ConnectionError } from "../wire/errors.ts";
 import { parseAnchorPath } from "../wire/path.ts";
@@ -42,6 +43,8 @@ export interface ServerInit {
   workerId: string;
   serverId: string;
   key?: Uint8Array;
+  /** An operator's PKI instead of the key (SPEC §10.1). */
+  pki?: OperatorPki;
   opsLog: OpsLog;
   lock: Deno.FsFile;
   docker?: DockerEngine;
@@ -134,7 +137,7 @@ export class CircuitServer {
     init.opsLog.onRecord = (op) => {
       if (op === "reject") this.#authz.counters.rejectedPeer();
     };
-    this.#peers = new Peers(init.serverId, init.url, init.key, (call) => this.#dispatch(call), metrics);
+    this.#peers = new Peers(init.serverId, init.url, init, (call) => this.#dispatch(call), metrics);
     this.#membership = new Membership({ Id: init.serverId, Url: init.url }, this.#peers, {
       joined: (id, url) => {
         log(`Member joined /${id} ${url}`);
@@ -223,6 +226,7 @@ export class CircuitServer {
       url: this.url,
       workerId: this.#init.workerId,
       key: this.#init.key,
+      pki: this.#init.pki,
       isRevoked: (name) => this.#authz.policy?.isRevoked(name) ?? false,
       log,
       record: (op, fields) => this.#init.opsLog.record(op, fields),

@@ -13,6 +13,8 @@ import { parseCircuitUrl } from "./url.ts";
 import { after } from "./deadlines.ts";
 import { clusterCa, dialerTlsCause } from "./tls/cluster.ts";
 import type { Credential } from "./crypto/credential.ts";
+import type { OperatorPki } from "./crypto/operator_pki.ts";
+import { serverIdentity } from "./identity.ts";
 
 /** Connect plus handshake must finish within this time (SPEC §4.6). */
 export const DIAL_TIMEOUT_MS = 5_000;
@@ -23,6 +25,8 @@ export interface DialOptions {
   key?: Uint8Array;
   /** A client credential instead of the key (SPEC §10.5); its CA verifies the server. */
   credential?: Credential;
+  /** @internal A server's operator PKI (SPEC §10.1), `credential` being its certificate. */
+  pki?: OperatorPki;
   /** Aborting gives up the dial. */
   signal?: AbortSignal;
   /** @internal Set by servers dialing peers: their own URL and call handler. */
@@ -121,6 +125,7 @@ async function _open(url: string, opts: DialOptions, early: boolean): Promise<Co
       id: opts.asServer?.id ?? "",
       key: opts.key,
       credential: opts.credential,
+      pki: opts.pki,
     }).catch((err) => {
       transport.close();
       if (timedOut) throw timeoutError();
@@ -135,7 +140,16 @@ async function _open(url: string, opts: DialOptions, early: boolean): Promise<Co
     let conn: Connection;
     if (keyed) {
       const result = await handshake;
-      conn = new Connection(transport, { ...init, serverId: result.info.serverId, url: result.info.url });
+      // A server that proved the peer a server (the key, or its operator certificate) judges its calls as one's.
+      const peer = opts.asServer && (result.keys || result.serverProved)
+        ? serverIdentity(u.workerId)
+        : undefined;
+      conn = new Connection(transport, {
+        ...init,
+        serverId: result.info.serverId,
+        url: result.info.url,
+        identity: peer,
+      });
       settled();
     } else {
       conn = new Connection(transport, { ...init, welcome: handshake.then((r) => r.info) });

@@ -31,7 +31,9 @@ import {
   verifyCredentialProof,
   verifyLeaf,
 } from "./crypto/credential.ts";
-import type { Identity } from "./identity.ts";
+import { type Identity, serverIdentity } from "./identity.ts";
+import { type OperatorPki, verifyOperatorLeaf } from "./crypto/operator_pki.ts";
+import { parseCircuitUrl } from "./url.ts";
 
 /** Version of the wire protocol; both sides must speak the same. */
 export const PROTOCOL_VERSION = 1;
@@ -49,6 +51,11 @@ export interface DialerInfo {
   key?: Uint8Array;
   /** A client credential instead of the key (SPEC §10.5). */
   credential?: Credential;
+  /**
+   * A server's operator PKI (SPEC §10.1): `credential` is then its certificate, and the
+   * acceptor must prove in the Welcome that it holds a server certificate of the same CA.
+   */
+  pki?: OperatorPki;
 }
 
 /** What the dialer learns about the server it reached. */
@@ -64,6 +71,8 @@ export interface AcceptorIdentity {
   workerId: string;
   pid: number;
   key?: Uint8Array;
+  /** An operator's PKI instead of the key (SPEC §10.1): dialers prove themselves by a certificate of its CA. */
+  pki?: OperatorPki;
   /** Whether a credential's name is revoked by the policy in force (SPEC §10.5). */
   isRevoked?: (name: string) => boolean;
 }
@@ -104,7 +113,7 @@ export async function dialHandshake(
   t: FrameTransport,
   target: string,
   me: DialerInfo,
-): Promise<{ info: AcceptorInfo; keys: HandshakeKeys | null }> {
+): Promise<{ info: AcceptorInfo; keys: HandshakeKeys | null; serverProved?: boolean }> {
   const keyed = !!me.key || !!me.credential;
   const nonce = keyed ? newNonce() : undefined;
   t.send(
@@ -137,9 +146,12 @@ export async function dialHandshake(
   const theirNonce = _bytes(welcome.Nonce);
   if (me.credential) {
     if (!theirNonce || theirNonce.length !== 32) throw new ConnectionError("malformed handshake");
+    const serverProved = me.pki
+      ? await _checkAcceptorCert(me.pki, welcome, nonce!, theirNonce, target)
+      : false;
     t.send(encodeBodyShared({ Sig: await proveCredential(me.credential, nonce!, theirNonce, target) }));
     await _expectOk(t);
-    return { info, keys: null };
+    return { info, keys: null, serverProved };
   }
   const theirProof = _bytes(welcome.Proof);
   if (!theirNonce || theirNonce.length !== 32 || !theirProof) {
@@ -156,6 +168,35 @@ export async function dialHandshake(
   return { info, keys };
 }
 
+/**
+ * A server dialing a peer under an operator PKI: the Welcome's `Cred` must be a server
+ * certificate of the CA, and its `Sig` that certificate's key's proof over both nonces and the
+ * acceptor's identity (prefixed `acceptor:`, so no dialer's proof can be replayed as one).
+ * The TLS certificate only shows a certificate of the CA; this shows a server's.
+ */
+async function _checkAcceptorCert(
+  pki: OperatorPki,
+  welcome: Record<string, unknown>,
+  nonce: Uint8Array,
+  theirNonce: Uint8Array,
+  target: string,
+): Promise<true> {
+  const der = _bytes(welcome.Cred), sig = _bytes(welcome.Sig);
+  if (!der || !sig) throw new ConnectionError("authentication failed: not a server certificate");
+  const leaf = await verifyOperatorLeaf(pki, der).catch((e) => {
+    throw new ConnectionError(e.message);
+  });
+  const now = Date.now();
+  if (leaf.role !== "server") throw new ConnectionError("authentication failed: not a server certificate");
+  if (now < leaf.notBefore.getTime() || now > leaf.notAfter.getTime()) {
+    throw new ConnectionError("authentication failed: server certificate expired");
+  }
+  if (!await verifyCredentialProof(leaf, nonce, theirNonce, `acceptor:${target}`, sig)) {
+    throw new ConnectionError("authentication failed: key mismatch");
+  }
+  return true;
+}
+
 async function _expectOk(t: FrameTransport): Promise<void> {
   const ok = await _readMessage(t);
   if (typeof ok.Error === "string") throw new ConnectionError(ok.Error);
@@ -170,7 +211,8 @@ export async function acceptHandshake(
   t: FrameTransport,
   me: AcceptorIdentity,
 ): Promise<{ hello: DialerHello; keys: HandshakeKeys | null; credential?: Identity }> {
-  if (!me.key) {
+  const keyedMe = !!me.key || !!me.pki;
+  if (!keyedMe) {
     const head = await t.peek(2);
     if (head && opensTlsRecord(head)) {
       // A dialer with a key opened TLS; an alert tells it why it is refused (SPEC §10.3).
@@ -197,10 +239,10 @@ export async function acceptHandshake(
   const identity = `${me.workerId}/${me.pid}`;
   if (hello.Target !== identity) await reject("server identity mismatch");
   const keyed = hello.Keyed === true;
-  if (me.key && !keyed) await reject("authentication failed: server requires a key");
-  if (!me.key && keyed) await reject("authentication failed: server does not use a key");
+  if (keyedMe && !keyed) await reject("authentication failed: server requires a key");
+  if (!keyedMe && keyed) await reject("authentication failed: server does not use a key");
   const info = { hello: { role: role as "client" | "server", from, id } };
-  if (!me.key) {
+  if (!keyedMe) {
     t.send(encodeBodyShared({ V: PROTOCOL_VERSION, Id: me.serverId, Url: me.url }));
     return { ...info, keys: null };
   }
@@ -208,12 +250,25 @@ export async function acceptHandshake(
   if (!theirNonce || theirNonce.length !== 32) throw new HandshakeRejected("malformed handshake");
   const nonce = newNonce();
   const cred = _bytes(hello.Cred);
+  // With an operator PKI every dialer proves itself by a certificate; there is no key to prove.
+  if (me.pki && !cred) await reject("authentication failed: key mismatch");
   if (cred) {
-    const problem = role === "server" ? "authentication failed: a credential cannot act as a server" : null;
+    const problem = role === "server" && !me.pki
+      ? "authentication failed: a credential cannot act as a server"
+      : null;
     const leaf = problem
       ? await reject(problem)
-      : await _checkCredential(me, cred).catch((e) => reject(e.message));
-    t.send(encodeBodyShared({ V: PROTOCOL_VERSION, Id: me.serverId, Url: me.url, Nonce: nonce }));
+      : await _checkCredential(me, cred, role as "client" | "server").catch((e) => reject(e.message));
+    // A peer server under an operator PKI learns that this is a server's certificate (the TLS one may be any of the CA's).
+    const mine = me.pki && role === "server" ? me.pki.credential : null;
+    t.send(encodeBodyShared({
+      V: PROTOCOL_VERSION,
+      Id: me.serverId,
+      Url: me.url,
+      Nonce: nonce,
+      Cred: mine?.certDer,
+      Sig: mine ? await proveCredential(mine, theirNonce, nonce, `acceptor:${identity}`) : undefined,
+    }));
     const answer = await _readMessage(t);
     if (typeof answer.Error === "string") throw new HandshakeRejected(answer.Error);
     const sig = _bytes(answer.Sig);
@@ -221,9 +276,11 @@ export async function acceptHandshake(
       await reject("authentication failed: key mismatch");
     }
     t.send(encodeBodyShared({ Ok: true }));
-    return { ...info, keys: null, credential: { name: leaf.name, groups: leaf.groups } };
+    // An operator's server certificate (checked in _checkCredential) makes the dialer the server its URL names.
+    const who = role === "server" ? serverIdentity(parseCircuitUrl(from).workerId) : leaf;
+    return { ...info, keys: null, credential: { name: who.name, groups: [...who.groups] } };
   }
-  const keys = await HandshakeKeys.derive(me.key, theirNonce, nonce);
+  const keys = await HandshakeKeys.derive(me.key!, theirNonce, nonce);
   const proof = await keys.prove("acceptor", identity);
   t.send(encodeBodyShared({ V: PROTOCOL_VERSION, Id: me.serverId, Url: me.url, Nonce: nonce, Proof: proof }));
   const answer = await _readMessage(t);
@@ -237,21 +294,30 @@ export async function acceptHandshake(
 }
 
 /**
- * Checks a credential's leaf (SPEC §10.5): signed by this cluster's CA, a client's, within its
- * validity, not revoked. Throws an `Error` whose message is the reason to refuse it with.
+ * Checks a credential's leaf (SPEC §10.5): signed by this cluster's CA (or the operator's), a
+ * client's (with an operator's PKI: a server's when the dialer is one), within its validity, not
+ * revoked. Throws an `Error` whose message is the reason to refuse it with.
  */
-async function _checkCredential(me: AcceptorIdentity, der: Uint8Array): Promise<LeafInfo> {
+async function _checkCredential(
+  me: AcceptorIdentity,
+  der: Uint8Array,
+  role: "client" | "server",
+): Promise<LeafInfo> {
   let leaf: LeafInfo;
   try {
-    leaf = await verifyLeaf(await clusterCa(me.key!), der);
+    leaf = me.pki ? await verifyOperatorLeaf(me.pki, der) : await verifyLeaf(await clusterCa(me.key!), der);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     throw new Error(
       msg.startsWith("authentication failed") ? msg : "authentication failed: malformed credential",
     );
   }
-  if (leaf.role !== "client") throw new Error("authentication failed: not a client credential");
-  if (credentialNameProblem(leaf.name, "name")) {
+  if (role === "server") {
+    if (leaf.role !== "server") throw new Error("authentication failed: not a server certificate");
+  } else if (leaf.role !== "client" && !(me.pki && leaf.role === "")) {
+    throw new Error("authentication failed: not a client credential");
+  }
+  if (role === "client" && credentialNameProblem(leaf.name, "name")) {
     throw new Error("authentication failed: malformed credential");
   }
   const now = Date.now();

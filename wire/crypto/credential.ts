@@ -11,6 +11,7 @@
 import { type ClusterCa, issueLeaf, LEAF_BACKDATE_MS } from "./ca.ts";
 import { TAG } from "./der.ts";
 import { children, oidText, readTime, readTlv, type Tlv } from "./der_read.ts";
+import { signProof, verifyProof } from "./x509.ts";
 
 /** Names and groups of credentials: lower-case letters, digits, `.`, `_` and `-`, 1 to 64 of them. */
 export const CREDENTIAL_NAME = /^[a-z0-9._-]{1,64}$/;
@@ -31,7 +32,7 @@ export interface Credential {
   readonly certDer: Uint8Array;
   /** The cluster CA certificate, PEM, that the servers' leaves must chain to. */
   readonly caPem: string;
-  /** The leaf's Ed25519 private key. */
+  /** The leaf's private key: Ed25519, or with an operator's PKI also ECDSA or RSA (wire/crypto/x509.ts). */
   readonly privateKey: CryptoKey;
   readonly name: string;
   readonly groups: readonly string[];
@@ -237,16 +238,17 @@ function _proofInput(
   return out;
 }
 
-/** The dialer's proof that it holds the credential's private key, bound to this connection and server. */
+/**
+ * The dialer's proof that it holds the credential's private key, bound to this connection and
+ * server: Ed25519, or for an operator's key ECDSA (raw r‖s) or RSA PKCS#1 v1.5 (wire/crypto/x509.ts).
+ */
 export async function proveCredential(
   cred: Credential,
   dialerNonce: Uint8Array,
   acceptorNonce: Uint8Array,
   identity: string,
 ): Promise<Uint8Array> {
-  return new Uint8Array(
-    await crypto.subtle.sign("Ed25519", cred.privateKey, _proofInput(dialerNonce, acceptorNonce, identity)),
-  );
+  return await signProof(cred.privateKey, _proofInput(dialerNonce, acceptorNonce, identity));
 }
 
 /** Whether `signature` is the leaf's proof for these nonces and this server's identity. */
@@ -257,10 +259,5 @@ export async function verifyCredentialProof(
   identity: string,
   signature: Uint8Array,
 ): Promise<boolean> {
-  return signature.length === 64 && await crypto.subtle.verify(
-    "Ed25519",
-    leaf.publicKey,
-    signature as Uint8Array<ArrayBuffer>,
-    _proofInput(dialerNonce, acceptorNonce, identity),
-  );
+  return await verifyProof(leaf.publicKey, signature, _proofInput(dialerNonce, acceptorNonce, identity));
 }
