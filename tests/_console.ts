@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { PERMISSIONS } from "./_harness.ts";
 
 /** Debian's `chromium` package (scripts/test.sh installs it). */
 export const CHROMIUM = "/usr/bin/chromium";
@@ -14,7 +15,8 @@ export async function startConsole(dialUrl: string): Promise<{ child: Deno.Child
     args: [
       "run",
       "--allow-net",
-      "--allow-env=CIRCUIT,CIRCUIT_DISCOVER,CIRCUIT_HMAC,CIRCUIT_CRED,CIRCUIT_URL,CIRCUIT_CONTEXT,XDG_CONFIG_HOME,HOME",
+      // The dial reads the same environment as every client command (the start task's list).
+      PERMISSIONS.find((p) => p.startsWith("--allow-env="))!,
       new URL("../cli.ts", import.meta.url).pathname,
       "console",
       "-d",
