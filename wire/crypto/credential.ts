@@ -9,9 +9,8 @@
  * @module
  */
 import { type ClusterCa, issueLeaf, LEAF_BACKDATE_MS } from "./ca.ts";
-import { TAG } from "./der.ts";
-import { children, oidText, readTime, readTlv, type Tlv } from "./der_read.ts";
-import { signProof, verifyProof } from "./x509.ts";
+import { children, oidText, type Tlv } from "./der_read.ts";
+import { type CertParts, certParts, signProof, verifyProof } from "./x509.ts";
 
 /** Names and groups of credentials: lower-case letters, digits, `.`, `_` and `-`, 1 to 64 of them. */
 export const CREDENTIAL_NAME = /^[a-z0-9._-]{1,64}$/;
@@ -115,45 +114,24 @@ export async function parseCredential(text: string): Promise<Credential> {
     privateKey,
     name: subject.name,
     groups: subject.groups,
-    notAfter: readTime(leaf.validity[1]),
+    notAfter: leaf.notAfter,
   };
-}
-
-interface _CertParts {
-  tbs: Tlv;
-  signature: Uint8Array;
-  issuer: Tlv;
-  validity: Tlv[];
-  subject: Tlv;
-  publicKey: Uint8Array;
 }
 
 const _ED25519 = "1.3.101.112";
 
-function _certParts(der: Uint8Array): _CertParts {
+/** A certificate of the cluster's own kind: an Ed25519 key, signed with Ed25519. */
+function _certParts(der: Uint8Array): CertParts {
+  let parts: CertParts;
   try {
-    const [cert, end] = readTlv(der);
-    if (cert.tag !== TAG.sequence || end !== der.length) throw new Error();
-    const [tbs, alg, sig] = children(cert.content);
-    const f = children(tbs.content);
-    const [, , , issuer, validity, subject, spki] = f[0].tag === 0xa0 ? f : [f[0], ...f];
-    const [spkiAlg, spkiKey] = children(spki.content);
-    if (
-      oidText(children(alg.content)[0].content) !== _ED25519 ||
-      oidText(children(spkiAlg.content)[0].content) !== _ED25519 ||
-      sig.tag !== TAG.bitString || spkiKey.tag !== TAG.bitString
-    ) throw new Error();
-    return {
-      tbs,
-      signature: sig.content.subarray(1),
-      issuer,
-      validity: children(validity.content),
-      subject,
-      publicKey: spkiKey.content.subarray(1),
-    };
+    parts = certParts(der);
   } catch {
     throw new Error("not an Ed25519 certificate");
   }
+  if (parts.sigAlg !== _ED25519 || parts.keyType.name !== "Ed25519") {
+    throw new Error("not an Ed25519 certificate");
+  }
+  return parts;
 }
 
 function _subject(subject: Tlv): { role: string; name: string; groups: string[] } {
@@ -177,9 +155,7 @@ function _caKey(ca: ClusterCa): Promise<{ key: CryptoKey; subject: Uint8Array }>
   let k = _caKeys.get(ca);
   if (!k) {
     const parts = _certParts(ca.certDer);
-    k = crypto.subtle.importKey("raw", parts.publicKey as Uint8Array<ArrayBuffer>, "Ed25519", false, [
-      "verify",
-    ])
+    k = crypto.subtle.importKey("spki", parts.spki as Uint8Array<ArrayBuffer>, "Ed25519", false, ["verify"])
       .then((key) => ({ key, subject: parts.subject.raw }));
     _caKeys.set(ca, k);
   }
@@ -206,16 +182,16 @@ export async function verifyLeaf(ca: ClusterCa, der: Uint8Array): Promise<LeafIn
   if (!signed) throw new Error("authentication failed: key mismatch");
   const who = _subject(parts.subject);
   const publicKey = await crypto.subtle.importKey(
-    "raw",
-    parts.publicKey as Uint8Array<ArrayBuffer>,
+    "spki",
+    parts.spki as Uint8Array<ArrayBuffer>,
     "Ed25519",
     false,
     ["verify"],
   );
   return {
     ...who,
-    notBefore: readTime(parts.validity[0]),
-    notAfter: readTime(parts.validity[1]),
+    notBefore: parts.notBefore,
+    notAfter: parts.notAfter,
     publicKey,
   };
 }
