@@ -7,7 +7,8 @@
  */
 import { Membership } from "../../server/membership/membership.ts";
 import { type Entry, NO_META } from "../../server/membership/table.ts";
-import { Engine, seededRandom } from "./engine.ts";
+import { Engine } from "./engine.ts";
+import { prng } from "../../tests/_util.ts";
 import { Network, Proc } from "./network.ts";
 
 /** A curve: (virtual ms, share of live members whose view holds X) at every change. */
@@ -28,7 +29,7 @@ export class SimCluster {
 
   /** `n` members that already know each other (a converged cluster), seeded for repeatability. */
   constructor(n: number, seed = 1) {
-    this.random = seededRandom(seed);
+    this.random = prng(seed);
     this.net = new Network(this.engine, this.random);
     const procs: Proc[] = [];
     for (let i = 0; i < n; i++) procs.push(this.#newProc());
