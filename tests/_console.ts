@@ -14,7 +14,7 @@ export async function startConsole(dialUrl: string): Promise<{ child: Deno.Child
     args: [
       "run",
       "--allow-net",
-      "--allow-env=CIRCUIT,CIRCUIT_DISCOVER,CIRCUIT_HMAC",
+      "--allow-env=CIRCUIT,CIRCUIT_DISCOVER,CIRCUIT_HMAC,CIRCUIT_CRED",
       new URL("../cli.ts", import.meta.url).pathname,
       "console",
       "-d",

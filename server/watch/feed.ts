@@ -14,6 +14,14 @@ import type { AckedReader } from "../../wire/streams.ts";
 /** SPEC §13.1: a watcher more than this many events behind is sent `overflow` and a snapshot. */
 export const WATCH_QUEUE_LIMIT = 10_000;
 
+/**
+ * A watcher's first pending event waits this long for others before it is encoded and sent: a
+ * burst (a process's created, exited and scrubbed) then costs one frame instead of one each, and
+ * the encoding runs after the call that made the event has answered, not ahead of its reply.
+ * Well under what a person watching notices.
+ */
+const _COALESCE_MS = 10;
+
 const _encoder = new TextEncoder();
 
 /** An event stamped now. */
@@ -67,6 +75,7 @@ export class Watcher implements AckedReader {
   #started = false;
   #closed = false;
   #wake: (() => void) | null = null;
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(init: WatcherInit) {
     this.#init = init;
@@ -95,6 +104,13 @@ export class Watcher implements AckedReader {
     } else {
       this.#queue.push(ev);
     }
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      this.#wakeReader();
+    }, _COALESCE_MS);
+  }
+
+  #wakeReader(): void {
     const w = this.#wake;
     this.#wake = null;
     w?.();
@@ -150,10 +166,10 @@ export class Watcher implements AckedReader {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue = [];
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#init.closed?.();
-    const w = this.#wake;
-    this.#wake = null;
-    w?.();
+    this.#wakeReader();
   }
 }
 
