@@ -20,7 +20,7 @@ export const WATCH_QUEUE_LIMIT = 10_000;
  * the encoding runs after the call that made the event has answered, not ahead of its reply.
  * Well under what a person watching notices.
  */
-const _COALESCE_MS = 10;
+const _COALESCE_MS = 25;
 
 const _encoder = new TextEncoder();
 
