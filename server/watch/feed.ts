@@ -20,7 +20,7 @@ export const WATCH_QUEUE_LIMIT = 10_000;
  * one frame, and one wake-up of each relay after it (the dialed server, the console), instead of
  * one each; and the encoding runs after the call that made the event has answered, not ahead of
  * its reply. 25 ms: at most 40 frames a second per watcher, still well under what a person
- * watching notices (10 ms measured about the same round-trip cost, but twice the relays' wake-ups).
+ * watching notices.
  */
 const _COALESCE_MS = 25;
 
