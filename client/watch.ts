@@ -26,6 +26,26 @@ export async function* watchEvents(
   path: string,
   signal?: AbortSignal,
 ): AsyncGenerator<WatchEvent> {
+  for await (const lines of watchLines(conn, path, signal)) {
+    for (const line of lines) yield JSON.parse(line) as WatchEvent;
+  }
+}
+
+/**
+ * The same events undecoded, as the JSON lines (without newlines) of each chunk the server sent:
+ * for a relay (the console) that passes them on as they are and so need not decode and encode
+ * each one again.
+ *
+ * @example
+ * ```ts ignore
+ * for await (const lines of watchLines(conn, "/...")) console.log(`[${lines.join(",")}]`);
+ * ```
+ */
+export async function* watchLines(
+  conn: Connection,
+  path: string,
+  signal?: AbortSignal,
+): AsyncGenerator<string[]> {
   const { stream } = conn.openOutput("watch", { Path: path }, { signal });
   const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
   let rest = "";
@@ -35,7 +55,8 @@ export async function* watchEvents(
       if (done) return;
       const lines = (rest + value).split("\n");
       rest = lines.pop()!;
-      for (const line of lines) if (line !== "") yield JSON.parse(line) as WatchEvent;
+      const whole = lines.filter((line) => line !== "");
+      if (whole.length > 0) yield whole;
     }
   } finally {
     await reader.cancel().catch(() => {});

@@ -31,10 +31,14 @@ export async function benchConsole(scale = 1): Promise<[string, string, string][
   const a = await TestServer.start(dir);
   const b = await TestServer.start(dir, ["-j", a.url]);
   const c = await TestServer.start(dir, ["-j", a.url]);
-  const con = await startConsole(a.url);
-  const browser = await puppeteer.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--headless"] });
-  await using client = await dial(a.url);
+  // Started inside the `try`: a console that fails to start must not leave the servers (and so this
+  // process, holding the bench lock) running.
+  let con: Awaited<ReturnType<typeof startConsole>> | undefined;
+  let browser: Awaited<ReturnType<typeof puppeteer.launch>> | undefined;
   try {
+    con = await startConsole(a.url);
+    browser = await puppeteer.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--headless"] });
+    await using client = await dial(a.url);
     while ((await client.view()).size < 3) await new Promise((r) => setTimeout(r, 100));
     const chanPath = `${c.serverAnchor}/bench/chan`;
     await client.walk(chanPath).makeChan(1024);
@@ -139,9 +143,9 @@ export async function benchConsole(scale = 1): Promise<[string, string, string][
       ["console: process output line to display in the page (median)", `${_median(delays)} ms`, "< 100 ms"],
     ];
   } finally {
-    await browser.close();
-    con.child.kill("SIGINT");
-    await con.child.status;
+    await browser?.close();
+    con?.child.kill("SIGINT");
+    await con?.child.status;
     for (const s of [a, b, c]) await s.stop();
     await Deno.remove(dir, { recursive: true });
   }

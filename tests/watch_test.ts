@@ -7,6 +7,7 @@ import { dial } from "../mod.ts";
 import type { WatchEvent } from "../wire/ops.ts";
 import { connect } from "../wire/dial.ts";
 import { circuit, eventually, TestServer } from "./_harness.ts";
+import { Watcher, watchEvent } from "../server/watch/feed.ts";
 
 async function cluster(dir: string): Promise<TestServer[]> {
   const a = await TestServer.start(dir);
@@ -221,4 +222,20 @@ Deno.test("a watcher that never reads holds at most 10,000 events on the server,
     await a.stop();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a watcher sends a burst of events spread over a few milliseconds as one chunk, in order", async () => {
+  const w = new Watcher({ snapshot: () => [], accept: () => true });
+  const first = w.read(65536);
+  for (let i = 0; i < 3; i++) {
+    w.push(watchEvent("created", `/X0123456789abcdef/job${i}`, "proc"));
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const lines = new TextDecoder().decode((await first)!).trim().split("\n");
+  assertEquals(
+    lines.map((l) => (JSON.parse(l) as WatchEvent).Path),
+    [0, 1, 2].map((i) => `/X0123456789abcdef/job${i}`),
+  );
+  w.release();
+  assertEquals(await w.read(65536), null);
 });

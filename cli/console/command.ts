@@ -10,6 +10,7 @@ import { dialServer } from "../dial.ts";
 import { UsageError } from "../fail.ts";
 import { writeStdout } from "../io.ts";
 import { consoleHandler } from "./http.ts";
+import { watchLines } from "../../client/watch.ts";
 
 /**
  * Serves the console until interrupted (or until the dialed server's connection ends); prints
@@ -35,7 +36,7 @@ export async function console(inv: Invocation): Promise<number> {
   const stop = new AbortController();
   const server = Deno.serve(
     { hostname, port, signal: stop.signal, onListen: () => {} },
-    consoleHandler(client, token),
+    consoleHandler(client, (path, signal) => watchLines(conn, path, signal), token),
   );
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   await writeStdout(`http://${host}:${server.addr.port}/?token=${token}\n`);

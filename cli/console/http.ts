@@ -7,7 +7,6 @@
  */
 import type { Client } from "../../client/client.ts";
 import type { Proc } from "../../client/handles.ts";
-import type { WatchEvent } from "../../client/watch.ts";
 import { apiActions, runAction } from "./api.ts";
 import { PAGE_ASSETS } from "./assets.ts";
 
@@ -19,23 +18,35 @@ const _SSE_KEEPALIVE_MS = 15_000;
 /** The page shows output from here on: enough context, while a first paint stays cheap. */
 const _OUTPUT_TAIL_BYTES = 64 * 1024;
 
-/** Changes are gathered this long before they go to the page: well under a glance, one wake-up. */
-const _BATCH_MS = 50;
+/**
+ * Changes are gathered this long before they go to the page: each event-stream message costs the
+ * browser a wake-up, and the page redraws changes at most every 250 ms anyway, so one message per
+ * redraw is what the page can show; still well under a glance.
+ */
+const _BATCH_MS = 200;
 
 /** Bytes queued for one page before the console stops taking from what feeds it. */
 const _SSE_BUFFER_BYTES = 256 * 1024;
 
 const _encoder = new TextEncoder();
 
+/** The change feed of `path` as the JSON lines the server sent (client/watch.ts `watchLines`). */
+export type WatchLines = (path: string, signal: AbortSignal) => AsyncIterable<string[]>;
+
 /**
- * Builds the request handler for `client`, guarded by `token`.
+ * Builds the request handler for `client`, guarded by `token`; the page's change feed comes from
+ * `watch`, passed on undecoded.
  *
  * @example
  * ```ts ignore
- * Deno.serve({ hostname: "127.0.0.1", port: 0 }, consoleHandler(client, "s3cret"));
+ * Deno.serve({ hostname: "127.0.0.1", port: 0 }, consoleHandler(client, (p, s) => watchLines(conn, p, s), "s3cret"));
  * ```
  */
-export function consoleHandler(client: Client, token: string): (req: Request) => Promise<Response> {
+export function consoleHandler(
+  client: Client,
+  watch: WatchLines,
+  token: string,
+): (req: Request) => Promise<Response> {
   const actions = apiActions(client);
   return async (req) => {
     const url = new URL(req.url);
@@ -59,7 +70,7 @@ export function consoleHandler(client: Client, token: string): (req: Request) =>
         headers: { "content-type": asset.type, "cache-control": "no-store" },
       });
     }
-    if (url.pathname === "/events") return _watchEvents(client);
+    if (url.pathname === "/events") return _watchEvents(client, watch);
     if (url.pathname === "/output") return _outputEvents(client, url.searchParams.get("path") ?? "");
     if (url.pathname.startsWith("/api/") && req.method === "POST") {
       let body: Record<string, unknown>;
@@ -87,7 +98,7 @@ function _cookieOf(req: Request): string | null {
  * body and so aborts `signal`.
  */
 function _sse(
-  feed: (send: (event: string, data: unknown) => Promise<void>, signal: AbortSignal) => Promise<void>,
+  feed: (send: _Send, signal: AbortSignal) => Promise<void>,
 ): Response {
   let timer: ReturnType<typeof setInterval> | undefined;
   const gone = new AbortController();
@@ -107,7 +118,9 @@ function _sse(
         return new Promise<void>((resolve) => (room = resolve));
       };
       timer = setInterval(() => write(": keep-alive\n\n"), _SSE_KEEPALIVE_MS);
-      feed((event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`), signal)
+      const send: _Send = (event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      send.json = (event, json) => write(`event: ${event}\ndata: ${json}\n\n`);
+      feed(send, signal)
         .catch((err) => {
           if (!signal.aborted) {
             write(`event: failure\ndata: ${JSON.stringify(String(err?.message ?? err))}\n\n`);
@@ -138,25 +151,26 @@ function _sse(
   });
 }
 
-function _watchEvents(client: Client): Response {
+function _watchEvents(client: Client, watch: WatchLines): Response {
   return _sse(async (send, signal) => {
     send("hello", { server: client.serverId, addr: client.addr });
     // Changes go out in batches: each event-stream message costs the browser a wake-up, which a
-    // cluster running hundreds of short jobs a second would otherwise pay per change.
-    let batch: WatchEvent[] = [];
+    // cluster running hundreds of short jobs a second would otherwise pay per change. The server's
+    // JSON lines become the batch's array as they are: the page decodes them, the console need not.
+    let batch: string[] = [];
     let timer: ReturnType<typeof setTimeout> | undefined;
     let sent = Promise.resolve();
     const flush = () => {
       timer = undefined;
-      sent = send("changes", batch);
+      sent = send.json("changes", `[${batch.join(",")}]`);
       batch = [];
     };
     try {
-      for await (const ev of client.watch("/...", { signal })) {
+      for await (const lines of watch("/...", signal)) {
         // A stalled page stops the watch being read: the server's bound on it (overflow, then a
         // snapshot) is then what limits the memory, not this process.
         await sent;
-        batch.push(ev);
+        batch.push(...lines);
         timer ??= setTimeout(flush, _BATCH_MS);
       }
     } finally {
@@ -164,6 +178,12 @@ function _watchEvents(client: Client): Response {
     }
   });
 }
+
+/** Writes one event-stream message: `data` as JSON, or (`json`) text already JSON. */
+type _Send = {
+  (event: string, data: unknown): Promise<void>;
+  json: (event: string, json: string) => Promise<void>;
+};
 
 function _outputEvents(client: Client, path: string): Response {
   return _sse(async (send, signal) => {

@@ -148,7 +148,9 @@ const drawn = { tree: "", servers: "", timeline: -1 };
 
 function renderTree() {
   const tree = $("tree");
-  $("anchor-count").textContent = String(state.nodes.size);
+  // Set only when it changes: even the same text replaces the node and costs a relayout.
+  const anchors = String(state.nodes.size);
+  if ($("anchor-count").textContent !== anchors) $("anchor-count").textContent = anchors;
   const ids = [...state.servers.keys()].sort();
   const counts = new Map(ids.map((id) => [id, 0]));
   for (const p of state.nodes.keys()) {
