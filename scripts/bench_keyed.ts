@@ -24,18 +24,8 @@ interface _Figures {
 }
 
 /** Three servers (keyed when `keyFile` is given), the stdout and channel figures, then cleanup. */
-async function _measure(dir: string, keyFile?: string): Promise<_Figures> {
-  const hmac = keyFile ? ["-hmac", keyFile] : [];
-  const key = keyFile ? await Deno.readTextFile(keyFile) : undefined;
-  const a = await TestServer.start(dir, hmac);
-  const b = await TestServer.start(dir, [...hmac, "-j", a.url]);
-  const c = await TestServer.start(dir, [...hmac, "-j", a.url]);
-  try {
-    for (;;) {
-      const ls = await circuit(["ls", ...hmac, "-d", a.url, "/"]);
-      if (ls.stdout.trim().split("\n").length === 3) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+function _measure(dir: string, keyFile?: string): Promise<_Figures> {
+  return _withCluster(dir, keyFile, async ({ a, b, c, key }) => {
     await using client = await dial(a.url, { key });
 
     // Channel messages per second: channel on C, sender dials A, receiver dials B, 32 in flight
@@ -71,9 +61,7 @@ async function _measure(dir: string, keyFile?: string): Promise<_Figures> {
     const rates = [await stdoutMBps(size, 0), await stdoutMBps(size, 1), await stdoutMBps(size, 2)];
     rates.sort((x, y) => x - y);
     return { stdoutMBps: rates[1], chanMsgsPerSec };
-  } finally {
-    await Promise.all([a.stop(), b.stop(), c.stop()]);
-  }
+  });
 }
 
 /** Median of `runs` timings of `fn`, in ms. */
@@ -91,26 +79,14 @@ async function _median(runs: number, fn: () => Promise<unknown>): Promise<number
  * The latency figures of a cluster of three (keyed when `keyFile` is given): the CLI's `ls /...`
  * as a user runs it, and one dial through the library (TCP, TLS when keyed, hello).
  */
-async function _latency(dir: string, keyFile?: string): Promise<{ cliMs: number; dialMs: number }> {
-  const hmac = keyFile ? ["-hmac", keyFile] : [];
-  const key = keyFile ? await Deno.readTextFile(keyFile) : undefined;
-  const a = await TestServer.start(dir, hmac);
-  const b = await TestServer.start(dir, [...hmac, "-j", a.url]);
-  const c = await TestServer.start(dir, [...hmac, "-j", a.url]);
-  try {
-    for (;;) {
-      const ls = await circuit(["ls", ...hmac, "-d", a.url, "/"]);
-      if (ls.stdout.trim().split("\n").length === 3) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+function _latency(dir: string, keyFile?: string): Promise<{ cliMs: number; dialMs: number }> {
+  return _withCluster(dir, keyFile, async ({ a, hmac, key }) => {
     const runs = Math.max(5, Math.round(21 * SCALE));
     const cliMs = await _median(runs, () => circuit(["ls", ...hmac, "-d", a.url, "/..."]));
     await (await dial(a.url, { key })).close();
     const dialMs = await _median(runs * 4, async () => (await dial(a.url, { key })).close());
     return { cliMs, dialMs };
-  } finally {
-    await Promise.all([a.stop(), b.stop(), c.stop()]);
-  }
+  });
 }
 
 /**
@@ -164,4 +140,27 @@ if (import.meta.main) {
   console.log("| measurement | result | target |");
   console.log("|---|---|---|");
   for (const [w, v, t] of await benchKeyed()) console.log(`| ${w} | ${v} | ${t} |`);
+}
+
+/** Runs `fn` on a cluster of three servers (keyed when `keyFile` is given) that see each other, then stops them. */
+async function _withCluster<T>(
+  dir: string,
+  keyFile: string | undefined,
+  fn: (k: { a: TestServer; b: TestServer; c: TestServer; hmac: string[]; key?: string }) => Promise<T>,
+): Promise<T> {
+  const hmac = keyFile ? ["-hmac", keyFile] : [];
+  const key = keyFile ? await Deno.readTextFile(keyFile) : undefined;
+  const a = await TestServer.start(dir, hmac);
+  const b = await TestServer.start(dir, [...hmac, "-j", a.url]);
+  const c = await TestServer.start(dir, [...hmac, "-j", a.url]);
+  try {
+    for (;;) {
+      const ls = await circuit(["ls", ...hmac, "-d", a.url, "/"]);
+      if (ls.stdout.trim().split("\n").length === 3) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return await fn({ a, b, c, hmac, key });
+  } finally {
+    await Promise.all([a.stop(), b.stop(), c.stop()]);
+  }
 }
