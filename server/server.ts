@@ -31,6 +31,7 @@ import { Authorizer, callerOf, forwardedWho } from "./policy/enforce.ts";
 import type { SecurityCounters } from "./policy/counters.ts";
 import type { Policy } from "./policy/policy.ts";
 import { ChangeFeed } from "./watch/changes.ts";
+import { Holders } from "./holders.ts";
 
 /** Child process groups get this long after SIGTERM before SIGKILL at shutdown (SPEC §3.5). */
 const _SHUTDOWN_GRACE_MS = 5_000;
@@ -80,9 +81,7 @@ export class CircuitServer {
   /** Every process started and not yet ended, attached or scrubbed: shutdown stops them all. */
   #children: Children;
   #clients = new Set<Connection>();
-  #connKeys = new WeakMap<Connection, number>();
-  #nextConnKey = 1;
-  #forwardedTo = new Map<Connection, Set<string>>();
+  #holders = new Holders();
   #shuttingDown: Promise<number> | null = null;
   // A second SIGTERM/SIGINT came during the shutdown: exit 1 (SPEC §3.5).
   #forced = false;
@@ -244,26 +243,18 @@ export class CircuitServer {
       observer: this.#metrics ?? undefined,
       identity,
     });
-    this.#connKeys.set(conn, this.#nextConnKey++);
+    this.#holders.keyOf(conn);
     if (isServer) this.#peers.adopt(conn);
     else this.#clients.add(conn);
     conn.closed.then(() => this.#onConnectionClosed(conn));
     conn.start();
   }
 
-  #connKey(conn: Connection): number {
-    let k = this.#connKeys.get(conn);
-    if (k === undefined) this.#connKeys.set(conn, k = this.#nextConnKey++);
-    return k;
-  }
-
   #onConnectionClosed(conn: Connection): void {
     this.#clients.delete(conn);
-    const key = this.#connKey(conn);
+    const { key, forwardedTo } = this.#holders.forget(conn);
     this.#ns.release((h) => h.startsWith(`${key}:`));
-    const forwarded = this.#forwardedTo.get(conn);
-    this.#forwardedTo.delete(conn);
-    for (const id of forwarded ?? []) {
+    for (const id of forwardedTo) {
       this.#peers.get(id)?.call("release", { Holder: key }, { timeoutMs: CALL_TIMEOUT_MS }).catch(() => {});
     }
   }
@@ -290,7 +281,7 @@ export class CircuitServer {
     if (fromServer) {
       if (this.#membership.serve(call)) return;
       if (call.op === "release") {
-        const prefix = `${this.#connKey(call.connection)}:${a.Holder}`;
+        const prefix = `${this.#holders.keyOf(call.connection)}:${a.Holder}`;
         this.#ns.release((h) => h === prefix);
         return call.reply(null);
       }
@@ -308,7 +299,7 @@ export class CircuitServer {
     if (parts.length === 0) return serveRoot(call, this.#membership.view());
     const [id, ...names] = parts;
     if (id === this.serverId) {
-      const holder = `${this.#connKey(call.connection)}:${fromServer ? a.Holder ?? "" : ""}`;
+      const holder = `${this.#holders.keyOf(call.connection)}:${fromServer ? a.Holder ?? "" : ""}`;
       const who = callerOf(call.connection.identity, a.Who);
       if (this.#authz.policy) this.#authz.check(call.op, a, this.#kindOf(a, names), who);
       const ctx: LocalContext = {
@@ -334,12 +325,17 @@ export class CircuitServer {
     } catch (err) {
       throw new ConnectionError(`server ${id} unreachable: ${err instanceof Error ? err.message : err}`);
     }
-    let set = this.#forwardedTo.get(call.connection);
-    if (!set) this.#forwardedTo.set(call.connection, set = new Set());
-    set.add(id);
+    this.#holders.forwarded(call.connection, id);
     const timeout = timeoutOf(call.op, a.Kind);
     const who = forwardedWho(call.connection.identity);
-    relay(call, { ...a, Holder: this.#connKey(call.connection), Who: who }, peer, id, this.#relays, timeout);
+    relay(
+      call,
+      { ...a, Holder: this.#holders.keyOf(call.connection), Who: who },
+      peer,
+      id,
+      this.#relays,
+      timeout,
+    );
   }
 
   /** The kind of the element a call addresses (by handle or path), for its capability. */
