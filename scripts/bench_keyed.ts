@@ -18,75 +18,81 @@ const MAX_OVERHEAD = 0.15;
 /** A keyed CLI command may take at most this much longer than an unkeyed one (issue 12). */
 const MAX_CLI_EXTRA_MS = 5;
 
-interface _Figures {
-  stdoutMBps: number;
-  chanMsgsPerSec: number;
+/** The workloads of one cluster of three, keyed or not: each call is one measured round. */
+interface _Workloads {
+  /** MB/s of one `head -c size /dev/zero` on A, read by a client of A, byte count checked. */
+  stdoutMBps(round: number): Promise<number>;
+  /** Messages/s through a channel on C, sender dialing A, receiver dialing B, 32 in flight each. */
+  chanMsgsPerSec(round: number, n: number): Promise<number>;
+  /** Ms of the CLI's `ls /...` as a user runs it. */
+  cliMs(): Promise<number>;
+  /** Ms of one dial through the library (TCP, TLS when keyed, hello) and its close. */
+  dialMs(): Promise<number>;
 }
 
-/** Three servers (keyed when `keyFile` is given), the stdout and channel figures, then cleanup. */
-function _measure(dir: string, keyFile?: string): Promise<_Figures> {
-  return _withCluster(dir, keyFile, async ({ a, b, c, key }) => {
-    await using client = await dial(a.url, { key });
+const _STDOUT_BYTES = Math.round(50_000_000 * Math.min(1, SCALE));
 
-    // Channel messages per second: channel on C, sender dials A, receiver dials B, 32 in flight
-    // each; after an unreported round that warms up the JIT (as scripts/bench.ts).
+/** Runs `fn` on a cluster of three (keyed when `keyFile` is given) with its workloads ready. */
+function _withWorkloads<T>(dir: string, keyFile: string | undefined, fn: (w: _Workloads) => Promise<T>) {
+  return _withCluster(dir, keyFile, async ({ a, b, c, hmac, key }) => {
+    await using client = await dial(a.url, { key });
     await using sendClient = await dial(a.url, { key });
     await using recvClient = await dial(b.url, { key });
-    const chanRate = async (n: number, name: string) => {
-      const path = `${c.serverAnchor}/bench/${name}`;
-      await client.walk(path).makeChan(1024);
-      const sendChan = await sendClient.walk(path).get() as Chan;
-      const recvChan = await recvClient.walk(path).get() as Chan;
-      return n / await channelSeconds(sendChan, recvChan, n);
+    const timed = async (work: () => Promise<unknown>) => {
+      const t0 = performance.now();
+      await work();
+      return performance.now() - t0;
     };
-    await chanRate(Math.max(1000, Math.round(30000 * SCALE)), "warmup");
-    const chanMsgsPerSec = await chanRate(Math.max(1000, Math.round(20000 * SCALE)), "chan");
-
-    // Process stdout throughput: 50 MB from `head -c` on A, byte count checked; after three
-    // warm-up runs (as scripts/bench.ts), the median of three runs.
-    const size = Math.round(50_000_000 * Math.min(1, SCALE));
-    const stdoutMBps = async (n: number, i: number) => {
-      const t1 = performance.now();
-      const p = await client.walk(`${a.serverAnchor}/bench/out${i}`).makeProc({
-        path: "/usr/bin/head",
-        args: ["-c", String(n), "/dev/zero"],
-        scrub: true,
-      });
-      let got = 0;
-      for await (const chunk of p.stdout) got += chunk.length;
-      if (got !== n) throw new Error(`stdout bench read ${got} bytes, expected ${n}`);
-      return n / 1e6 / ((performance.now() - t1) / 1000);
-    };
-    for (let i = 1; i <= 3; i++) await stdoutMBps(size, -i);
-    const rates = [await stdoutMBps(size, 0), await stdoutMBps(size, 1), await stdoutMBps(size, 2)];
-    rates.sort((x, y) => x - y);
-    return { stdoutMBps: rates[1], chanMsgsPerSec };
+    return await fn({
+      async stdoutMBps(round) {
+        const ms = await timed(async () => {
+          const p = await client.walk(`${a.serverAnchor}/bench/out${round}`).makeProc({
+            path: "/usr/bin/head",
+            args: ["-c", String(_STDOUT_BYTES), "/dev/zero"],
+            scrub: true,
+          });
+          let got = 0;
+          for await (const chunk of p.stdout) got += chunk.length;
+          if (got !== _STDOUT_BYTES) throw new Error(`stdout bench read ${got} bytes, expected ${_STDOUT_BYTES}`);
+        });
+        return _STDOUT_BYTES / 1e6 / (ms / 1000);
+      },
+      async chanMsgsPerSec(round, n) {
+        const path = `${c.serverAnchor}/bench/chan${round}`;
+        await client.walk(path).makeChan(1024);
+        const sendChan = await sendClient.walk(path).get() as Chan;
+        const recvChan = await recvClient.walk(path).get() as Chan;
+        return n / await channelSeconds(sendChan, recvChan, n);
+      },
+      cliMs: () => timed(() => circuit(["ls", ...hmac, "-d", a.url, "/..."])),
+      dialMs: () => timed(async () => (await dial(a.url, { key })).close()),
+    });
   });
 }
 
-/** Median of `runs` timings of `fn`, in ms. */
-async function _median(runs: number, fn: () => Promise<unknown>): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  return times.sort((a, b) => a - b)[Math.floor(runs / 2)];
+function _median(xs: number[]): number {
+  const sorted = [...xs].sort((x, y) => x - y);
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
 /**
- * The latency figures of a cluster of three (keyed when `keyFile` is given): the CLI's `ls /...`
- * as a user runs it, and one dial through the library (TCP, TLS when keyed, hello).
+ * Runs `measure` on the unkeyed and the keyed cluster in alternation, `rounds` times each, and
+ * returns the two medians: the machine's noise (which moves a figure by up to 2× between minutes
+ * here) then falls on both sides alike.
  */
-function _latency(dir: string, keyFile?: string): Promise<{ cliMs: number; dialMs: number }> {
-  return _withCluster(dir, keyFile, async ({ a, hmac, key }) => {
-    const runs = Math.max(5, Math.round(21 * SCALE));
-    const cliMs = await _median(runs, () => circuit(["ls", ...hmac, "-d", a.url, "/..."]));
-    await (await dial(a.url, { key })).close();
-    const dialMs = await _median(runs * 4, async () => (await dial(a.url, { key })).close());
-    return { cliMs, dialMs };
-  });
+async function _paired(
+  plain: _Workloads,
+  keyed: _Workloads,
+  rounds: number,
+  measure: (w: _Workloads, round: number) => Promise<number>,
+): Promise<{ plain: number; keyed: number }> {
+  const p: number[] = [];
+  const k: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    p.push(await measure(plain, round));
+    k.push(await measure(keyed, round));
+  }
+  return { plain: _median(p), keyed: _median(k) };
 }
 
 /**
@@ -104,10 +110,26 @@ export async function benchKeyed(): Promise<[string, string, string][]> {
   try {
     const keygen = await circuit(["keygen"]);
     await Deno.writeTextFile(`${dir}/k`, keygen.stdout);
-    const plain = await _measure(dir);
-    const keyed = await _measure(dir, `${dir}/k`);
-    const plainLat = await _latency(dir);
-    const keyedLat = await _latency(dir, `${dir}/k`);
+    const figures = await _withWorkloads(dir, undefined, (plain) =>
+      _withWorkloads(dir, `${dir}/k`, async (keyed) => {
+        // Unreported warm-up of both (JIT; the client's TCP receive window grows over the first runs).
+        const warmChan = Math.max(1000, Math.round(30000 * SCALE));
+        await _paired(plain, keyed, 1, (w) => w.chanMsgsPerSec(-1, warmChan));
+        await _paired(plain, keyed, 3, (w, round) => w.stdoutMBps(-1 - round));
+        const chanN = Math.max(1000, Math.round(10000 * SCALE));
+        const runs = Math.max(5, Math.round(21 * SCALE));
+        return {
+          stdout: await _paired(plain, keyed, 7, (w, round) => w.stdoutMBps(round)),
+          chan: await _paired(plain, keyed, 3, (w, round) => w.chanMsgsPerSec(round, chanN)),
+          cli: await _paired(plain, keyed, runs, (w) => w.cliMs()),
+          dial: await _paired(plain, keyed, runs * 4, (w) => w.dialMs()),
+        };
+      })
+    );
+    const plain = { stdoutMBps: figures.stdout.plain, chanMsgsPerSec: figures.chan.plain };
+    const keyed = { stdoutMBps: figures.stdout.keyed, chanMsgsPerSec: figures.chan.keyed };
+    const plainLat = { cliMs: figures.cli.plain, dialMs: figures.dial.plain };
+    const keyedLat = { cliMs: figures.cli.keyed, dialMs: figures.dial.keyed };
     const cost = (without: number, withKey: number) => `${((1 - withKey / without) * 100).toFixed(0)} %`;
     const target = `< ${MAX_OVERHEAD * 100} %`;
     return [

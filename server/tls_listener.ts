@@ -101,9 +101,11 @@ class _NodeTlsConn implements AcceptedTls {
 
   write(p: Uint8Array): Promise<number> {
     if (this.#error) return Promise.reject(this.#error);
-    // The caller reuses its buffer once the write resolves, and node may still hold it: copy.
+    // Not copied: node's callback runs once the bytes are handed to the TLS stream, and the
+    // caller reuses its buffer only after that. (A copy per write cost as much CPU as the
+    // encryption itself here: every fresh 64 KiB is sixteen page faults.)
     return new Promise((resolve, reject) => {
-      this.#sock.write(new Uint8Array(p), (err?: Error | null) => (err ? reject(err) : resolve(p.length)));
+      this.#sock.write(p, (err?: Error | null) => (err ? reject(err) : resolve(p.length)));
     });
   }
 
