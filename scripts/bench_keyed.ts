@@ -53,7 +53,9 @@ function _withWorkloads<T>(dir: string, keyFile: string | undefined, fn: (w: _Wo
           });
           let got = 0;
           for await (const chunk of p.stdout) got += chunk.length;
-          if (got !== _STDOUT_BYTES) throw new Error(`stdout bench read ${got} bytes, expected ${_STDOUT_BYTES}`);
+          if (got !== _STDOUT_BYTES) {
+            throw new Error(`stdout bench read ${got} bytes, expected ${_STDOUT_BYTES}`);
+          }
         });
         return _STDOUT_BYTES / 1e6 / (ms / 1000);
       },
@@ -110,21 +112,24 @@ export async function benchKeyed(): Promise<[string, string, string][]> {
   try {
     const keygen = await circuit(["keygen"]);
     await Deno.writeTextFile(`${dir}/k`, keygen.stdout);
-    const figures = await _withWorkloads(dir, undefined, (plain) =>
-      _withWorkloads(dir, `${dir}/k`, async (keyed) => {
-        // Unreported warm-up of both (JIT; the client's TCP receive window grows over the first runs).
-        const warmChan = Math.max(1000, Math.round(30000 * SCALE));
-        await _paired(plain, keyed, 1, (w) => w.chanMsgsPerSec(-1, warmChan));
-        await _paired(plain, keyed, 3, (w, round) => w.stdoutMBps(-1 - round));
-        const chanN = Math.max(1000, Math.round(10000 * SCALE));
-        const runs = Math.max(5, Math.round(21 * SCALE));
-        return {
-          stdout: await _paired(plain, keyed, 7, (w, round) => w.stdoutMBps(round)),
-          chan: await _paired(plain, keyed, 3, (w, round) => w.chanMsgsPerSec(round, chanN)),
-          cli: await _paired(plain, keyed, runs, (w) => w.cliMs()),
-          dial: await _paired(plain, keyed, runs * 4, (w) => w.dialMs()),
-        };
-      })
+    const figures = await _withWorkloads(
+      dir,
+      undefined,
+      (plain) =>
+        _withWorkloads(dir, `${dir}/k`, async (keyed) => {
+          // Unreported warm-up of both (JIT; the client's TCP receive window grows over the first runs).
+          const warmChan = Math.max(1000, Math.round(30000 * SCALE));
+          await _paired(plain, keyed, 1, (w) => w.chanMsgsPerSec(-1, warmChan));
+          await _paired(plain, keyed, 3, (w, round) => w.stdoutMBps(-1 - round));
+          const chanN = Math.max(1000, Math.round(10000 * SCALE));
+          const runs = Math.max(5, Math.round(21 * SCALE));
+          return {
+            stdout: await _paired(plain, keyed, 7, (w, round) => w.stdoutMBps(round)),
+            chan: await _paired(plain, keyed, 3, (w, round) => w.chanMsgsPerSec(round, chanN)),
+            cli: await _paired(plain, keyed, runs, (w) => w.cliMs()),
+            dial: await _paired(plain, keyed, runs * 4, (w) => w.dialMs()),
+          };
+        }),
     );
     const plain = { stdoutMBps: figures.stdout.plain, chanMsgsPerSec: figures.chan.plain };
     const keyed = { stdoutMBps: figures.stdout.keyed, chanMsgsPerSec: figures.chan.keyed };

@@ -4,14 +4,12 @@
  *
  * @module
  */
-import type { OperatorPki } from "../wire/crypto/operator_pki.ts";
 import { Connection, type IncomingCall } from "../wire/connection.ts";
 import { CircuitError, ConnectionError } from "../wire/errors.ts";
 import { parseAnchorPath } from "../wire/path.ts";
-import type { AcceptedTls, TlsListener } from "./tls_listener.ts";
-import type { DockerEngine } from "./docker/engine.ts";
+import type { AcceptedTls } from "./tls_listener.ts";
 import { ServerElement } from "./elements/server.ts";
-import type { SubscriptionElement } from "./elements/subscription.ts";
+import { Subscriptions } from "./elements/subscription.ts";
 import { relay, RelayTable } from "./forward.ts";
 import { type LocalContext, serveLocal } from "./handlers.ts";
 import { log } from "./log.ts";
@@ -19,7 +17,6 @@ import { Membership } from "./membership/membership.ts";
 import { encodeTags } from "./membership/table.ts";
 import { ServerMetrics } from "./metrics/server_metrics.ts";
 import { Namespace } from "./namespace.ts";
-import type { OpsLog } from "./ops_log.ts";
 import { Peers } from "./peers.ts";
 import { CallLimiter } from "./limits.ts";
 import { acceptPeer } from "./accept.ts";
@@ -32,31 +29,10 @@ import type { SecurityCounters } from "./policy/counters.ts";
 import type { Policy } from "./policy/policy.ts";
 import { ChangeFeed } from "./watch/changes.ts";
 import { Holders } from "./holders.ts";
+import type { ServerInit } from "./server_init.ts";
 
 /** Child process groups get this long after SIGTERM before SIGKILL at shutdown (SPEC §3.5). */
 const _SHUTDOWN_GRACE_MS = 5_000;
-
-/** Everything the daemon is made of, decided before it starts. */
-export interface ServerInit {
-  /** Plain TCP, or TLS 1.3 with the server's leaf when keyed. */
-  listener: Deno.Listener<Deno.TcpConn> | TlsListener;
-  url: string;
-  workerId: string;
-  serverId: string;
-  key?: Uint8Array;
-  /** An operator's PKI instead of the key (SPEC §10.1). */
-  pki?: OperatorPki;
-  opsLog: OpsLog;
-  lock: Deno.FsFile;
-  docker?: DockerEngine;
-  /** Keep metrics (SPEC §13.4): `-metrics` was given. Off, nothing is counted or timed. */
-  metrics?: boolean;
-  /** The OS host name and `-tag` pairs this server announces (SPEC §15.1). */
-  host?: string;
-  tags?: Record<string, string>;
-  /** The `-policy` in force at start; null or absent: none (SPEC §10.4). */
-  policy?: Policy | null;
-}
 
 /**
  * A running circuit server.
@@ -77,7 +53,7 @@ export class CircuitServer {
   #peers: Peers;
   #membership: Membership;
   #relays = new RelayTable();
-  #subscriptions = new Set<SubscriptionElement>();
+  #subscriptions = new Subscriptions();
   /** Every process started and not yet ended, attached or scrubbed: shutdown stops them all. */
   #children: Children;
   #clients = new Set<Connection>();
@@ -141,7 +117,7 @@ export class CircuitServer {
       joined: (id, url) => {
         log(`Member joined /${id} ${url}`);
         init.opsLog.record("join", { ServerID: id, Addr: url });
-        this.#publish("join", id);
+        this.#subscriptions.publish("join", id);
         this.#changes.member("joined", id);
       },
       left: (id, url) => {
@@ -149,7 +125,7 @@ export class CircuitServer {
         init.opsLog.record("leave", { ServerID: id, Addr: url });
         this.#relays.failAll(id, "left the cluster");
         this.#peers.get(id)?.close("connection lost");
-        this.#publish("leave", id);
+        this.#subscriptions.publish("leave", id);
         this.#changes.member("left", id);
       },
       suspected: (id) => this.#changes.member("suspect", id),
@@ -163,7 +139,7 @@ export class CircuitServer {
         docker: init.docker,
         members: () => this.#membership.view().map((m) => "/" + m.Id),
         adoptChild: (proc) => this.#children.adopt(proc),
-        adoptSubscription: (sub) => this.#subscriptions.add(sub),
+        adoptSubscription: (sub) => this.#subscriptions.adopt(sub),
       },
     };
   }
@@ -342,13 +318,6 @@ export class CircuitServer {
   #kindOf(a: Record<string, unknown>, names: string[]): string | null {
     if (typeof a.Eid === "number") return this.#ns.elementByEid(a.Eid, String(a.Path))?.kind ?? null;
     return this.#ns.elementAt(names)?.element.kind ?? null;
-  }
-
-  #publish(source: "join" | "leave", id: string): void {
-    for (const sub of this.#subscriptions) {
-      if (sub.peek().Closed) this.#subscriptions.delete(sub);
-      else if (sub.kind === (source === "join" ? "@join" : "@leave")) sub.push("/" + id);
-    }
   }
 
   /** The `stk` dump: a human-readable state of the daemon, ending with `•••`. */

@@ -5,7 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { decode as refDecode, encode as refEncode } from "@msgpack/msgpack";
-import { decode, encodeArrayBinHead, encodeShared, MsgpackError } from "../wire/msgpack.ts";
+import { MsgpackError } from "../wire/msgpack.ts";
+import { decode } from "../wire/msgpack_decode.ts";
+import { encodeArrayBinHead, encodeShared } from "../wire/msgpack_encode.ts";
 
 const SAMPLES: [string, unknown][] = [
   ["small integers", [0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1]],

@@ -9,7 +9,9 @@ import { CircuitError, ConnectionError } from "./errors.ts";
 import { decodeFrame, encodeBodyShared, encodeDataHead, ErrorKind, type Frame, T } from "./frame.ts";
 import type { OpName, Ops } from "./ops.ts";
 import type { FrameTransport } from "./transport.ts";
-import { after, every } from "./deadlines.ts";
+import { after } from "./deadlines.ts";
+import { keepAlive } from "./keep_alive.ts";
+import type { RawCall, RawCallHandlers, StreamFrameType } from "./raw_call.ts";
 import { ANONYMOUS, type Identity } from "./identity.ts";
 import type { CallObserver, CallOutcome } from "./call_observer.ts";
 import type { CallOptions, CallPort } from "./call_port.ts";
@@ -19,31 +21,6 @@ import { openOutputStream, type OutputStream } from "./output_stream.ts";
 
 export type { CallOptions } from "./call_port.ts";
 export { IncomingCall } from "./incoming_call.ts";
-
-/** An idle connection is pinged this often (SPEC §11.9). */
-const _PING_INTERVAL_MS = 5_000;
-
-/** Timer jitter allowance, so a connection idle for "almost" an interval is still pinged. */
-const _PING_SLACK_MS = 250;
-
-/** A connection with no frame at all for this long is dead (three missed pings). */
-const _IDLE_LIMIT_MS = 15_000;
-
-/** Handlers of a raw outgoing call (used by forwarding servers). */
-export interface RawCallHandlers {
-  onStream(
-    type: typeof T.Data | typeof T.Credit | typeof T.End,
-    payload: Uint8Array | number | undefined,
-  ): void;
-  onResult(value: unknown): void;
-  onError(kind: number, message: string): void;
-}
-
-/** A raw outgoing call: the caller moves stream frames itself. */
-export interface RawCall {
-  sendStream(type: typeof T.Data | typeof T.Credit | typeof T.End, payload?: Uint8Array | number): void;
-  cancel(): void;
-}
 
 interface _Outgoing {
   onStream(f: Frame): void;
@@ -157,11 +134,11 @@ export class Connection {
 
   /** Starts the read loop and keep-alive. */
   start(): void {
-    this.#stopPinger = every(_PING_INTERVAL_MS, () => {
-      const now = Date.now();
-      if (now - this.#lastRx > _IDLE_LIMIT_MS) this.close("connection lost");
-      // Only an idle connection needs a ping: any frame proves this side alive to the peer.
-      else if (now - this.#lastTx >= _PING_INTERVAL_MS - _PING_SLACK_MS) this._send([T.Ping]);
+    this.#stopPinger = keepAlive({
+      lastReceived: () => this.#lastRx,
+      lastSent: () => this.#lastTx,
+      ping: () => this._send([T.Ping]),
+      dead: () => this.close("connection lost"),
     });
     this.#readLoop();
   }
@@ -378,7 +355,7 @@ export class Connection {
   /** Starts a call whose stream frames the caller moves itself (forwarding). */
   startRaw(op: string, args: unknown, h: RawCallHandlers): RawCall {
     const id = this.#begin(op, args, {
-      onStream: (f) => h.onStream(f[0] as typeof T.Data, f[2] as Uint8Array | number | undefined),
+      onStream: (f) => h.onStream(f[0] as StreamFrameType, f[2] as Uint8Array | number | undefined),
       onResult: h.onResult,
       onError: h.onError,
     });

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { decode, encodeArrayBinHead, encodeShared } from "./msgpack.ts";
+import { decode } from "./msgpack_decode.ts";
+import { encodeArrayBinHead, encodeShared } from "./msgpack_encode.ts";
 
 /**
  * Largest frame body accepted or sent (SPEC §11: 1 MiB). Checked against the length prefix

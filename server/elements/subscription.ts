@@ -185,3 +185,22 @@ export class SubscriptionElement implements Element {
     this.#consumers.rejectAll(new CircuitError("subscription closed"));
   }
 }
+
+/** The server's open subscriptions, each told of the membership events of its source. */
+export class Subscriptions {
+  #open = new Set<SubscriptionElement>();
+
+  /** Takes a subscription just made; it hears every later event of its source. */
+  adopt(sub: SubscriptionElement): void {
+    this.#open.add(sub);
+  }
+
+  /** Hands `/id` to every open subscription of `source`; closed ones are dropped. */
+  publish(source: "join" | "leave", id: string): void {
+    const kind = source === "join" ? "@join" : "@leave";
+    for (const sub of this.#open) {
+      if (sub.peek().Closed) this.#open.delete(sub);
+      else if (sub.kind === kind) sub.push("/" + id);
+    }
+  }
+}

@@ -6,7 +6,7 @@
  * @module
  */
 import type { CallObserver, CallOutcome } from "../../wire/call_observer.ts";
-import { encodeShared } from "../../wire/msgpack.ts";
+import { encodeShared } from "../../wire/msgpack_encode.ts";
 import type { OpName } from "../../wire/ops.ts";
 import { VERSION } from "../../wire/version.ts";
 import { type Counter, type Histogram, type Labels, Registry } from "./registry.ts";
