@@ -17,8 +17,14 @@ declare const document: any;
 // deno-lint-ignore no-explicit-any
 declare const MutationObserver: any;
 
-/** Rounds per condition, in alternating order; the median of each is reported. */
-const _ROUNDS = 6;
+/**
+ * Rounds per condition, in alternating order; the median of each is reported. Ten: single rounds
+ * of one condition spread by up to 2x on this VM, and six still let one bad round move the median.
+ */
+const _ROUNDS = 10;
+
+/** How long a page's opening or closing is left to settle before a round (Chromium's first paints). */
+const _SETTLE_MS = 1_000;
 
 function _median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -74,13 +80,19 @@ export async function benchConsole(scale = 1): Promise<[string, string, string][
       into.rt.push(await roundTrip(trips));
     };
     // Off-on, then on-off: a drift during the run (the JIT still warming, other load) favours neither.
+    // Each condition is measured once it has settled: opening a page (first layout and paint, the
+    // snapshot of /...) and closing it (the renderer's teardown) are one-off costs, not those of a
+    // page left open.
+    const settle = () => new Promise((r) => setTimeout(r, _SETTLE_MS));
     for (let round = 0; round < _ROUNDS; round++) {
       if (round % 2 === 0) await measure(off);
       const page = await browser.newPage();
       await page.goto(con.url);
       await page.waitForFunction(() => document.querySelectorAll("[data-server]").length === 3);
+      await settle();
       await measure(on);
       await page.close();
+      await settle();
       if (round % 2 === 1) await measure(off);
     }
 
