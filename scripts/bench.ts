@@ -145,7 +145,9 @@ async function benchCore() {
     // process's server, which reads the pipe through FFI-made pipes (A) or Deno.Command's (noFfi).
     await using fallbackClient = await dial(noFfi.url);
     {
-      const size = Math.round(50_000_000 * Math.min(1, SCALE));
+      // 200 MB a round (~0.3 s): a 50 MB round is mostly its ramp-up, and its ratios spread by
+      // ±5 % between runs of the same code, as much as the target they are held to.
+      const size = Math.round(200_000_000 * Math.min(1, SCALE));
       const args = (n: number) => ["-c", String(n), "/dev/zero"];
       const viaCircuit = async (n: number, i: number, fallback = false) => {
         const t0 = performance.now();
