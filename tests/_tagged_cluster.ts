@@ -1,6 +1,6 @@
 /**
  * The cluster the `run`, `ps` and tags tests share: three joined servers with different tags
- * (SPEC §15.1–§15.3), and the `sleep`s those tests start, found in /proc.
+ * (SPEC §15.1), and the `sleep`s those tests start, found in /proc.
  *
  * @module
  */

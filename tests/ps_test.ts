@@ -1,5 +1,5 @@
 /**
- * `circuit ps` (SPEC §15.2) on a real cluster of three servers with different tags: host, phase,
+ * `circuit ps` (SPEC §15.3) on a real cluster of three servers with different tags: host, phase,
  * exit, pid and command, as text and JSON, narrowed by selector and path.
  *
  * @module

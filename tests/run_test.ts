@@ -1,7 +1,7 @@
 /**
- * `circuit run` (SPEC §15.1, §15.3) on a real cluster of three servers with different tags, through
- * the real CLI: output, stdin and exit codes, selectors, Ctrl-C and -timeout, a killed client and
- * -detach.
+ * `circuit run` (SPEC §15.2, selectors §15.1) on a real cluster of three servers with different
+ * tags, through the real CLI: output, stdin and exit codes, selectors, Ctrl-C and -timeout, a
+ * killed client and -detach.
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * Tags and selectors (SPEC §15.1, §15.3) on a real cluster of three servers with different tags:
+ * Tags and selectors (SPEC §15.1) on a real cluster of three servers with different tags:
  * peek's Host and Tags, a joiner's tags spreading, `client.servers` and `client.run` in the
  * library, and `start` refusing a busy address or a bad -tag.
  *
