@@ -1,7 +1,8 @@
 /**
- * Client credentials on real servers (SPEC §10.5, §10.3): `circuit issue`, `-cred`,
- * `CIRCUIT_CRED`, a context's `cred` and `dial(url, { credential })`, judged by a real `-policy`;
- * expired, not-yet-valid, revoked and other-key credentials refused with their reasons.
+ * Client credentials on real servers (SPEC §10.5, §10.3): `-cred`, `CIRCUIT_CRED`, a context's
+ * `cred` and `dial(url, { credential })`, judged by a real `-policy`; expired, not-yet-valid,
+ * revoked and other-key credentials refused with their reasons; a credential never acting as a
+ * server; the credential's signature over the handshake nonces.
  *
  * @module
  */
@@ -18,115 +19,8 @@ import {
   verifyLeaf,
 } from "../wire/crypto/credential.ts";
 import { newNonce } from "../wire/crypto/handshake.ts";
-import { assertErr, assertUsage, circuit, eventually, type RunResult, TestServer } from "./_harness.ts";
-
-function ok(r: RunResult, what: string): RunResult {
-  assert.equal(r.code, 0, `${what}: exit ${r.code}, stderr ${JSON.stringify(r.stderr)}`);
-  return r;
-}
-
-const POLICY = {
-  revoked: ["mallory"],
-  rules: [
-    { who: ["alice"], allow: ["read", "proc"], exec: ["/usr/bin/*", "/bin/*"] },
-    { who: ["group:viewers"], allow: ["read"] },
-  ],
-};
-
-interface Fixture {
-  dir: string;
-  k1: string;
-  k2: string;
-  server: TestServer;
-}
-
-/** A keyed server under {@link POLICY}, with two keys and a credential issuer. */
-async function withKeyedServer(fn: (f: Fixture) => Promise<void>): Promise<void> {
-  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "circuit-cred-" }));
-  let server: TestServer | undefined;
-  try {
-    const k1 = `${dir}/k1`, k2 = `${dir}/k2`;
-    for (const k of [k1, k2]) await Deno.writeTextFile(k, ok(await circuit(["keygen"]), "keygen").stdout);
-    await Deno.writeTextFile(`${dir}/policy.json`, JSON.stringify(POLICY));
-    server = await TestServer.start(dir, ["-hmac", k1, "-policy", `${dir}/policy.json`]);
-    await fn({ dir, k1, k2, server });
-  } finally {
-    await server?.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** `circuit issue -hmac <key> -name <name> <extra>` written to a new file of `dir`; returns its path. */
-async function issue(dir: string, key: string, name: string, extra: string[] = []): Promise<string> {
-  const r = ok(await circuit(["issue", "-hmac", key, "-name", name, ...extra]), `issue ${name}`);
-  const path = `${dir}/${name}-${crypto.randomUUID().slice(0, 8)}.cred`;
-  await Deno.writeTextFile(path, r.stdout);
-  return path;
-}
-
-const ls = (s: TestServer, cred: string, env: Record<string, string> = {}) =>
-  circuit(["ls", "-d", s.url, ...(cred ? ["-cred", cred] : []), "/"], { timeoutMs: 10_000, env });
-
-Deno.test("issue: bad names, groups, ttl and a missing key are one line, exit 1", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "circuit-cred-" });
-  try {
-    const key = `${dir}/k`;
-    await Deno.writeTextFile(key, (await circuit(["keygen"])).stdout);
-    const cases: [string[], string][] = [
-      [["-hmac", key, "-name", "Alice"], `name "Alice": must be 1-64 of [a-z0-9._-]`],
-      [["-hmac", key, "-name", "a".repeat(65)], "must be 1-64 of [a-z0-9._-]"],
-      [["-hmac", key, "-name", "alice", "-group", "o p"], `group "o p": must be 1-64 of [a-z0-9._-]`],
-      [["-hmac", key, "-name", "admin"], `name "admin" is reserved`],
-      [["-hmac", key, "-name", "alice", "-ttl", "3 days"], `invalid -ttl "3 days"`],
-      [["-name", "alice"], "issue needs the cluster key: -hmac FILE or CIRCUIT_HMAC"],
-      [["-hmac", key], "issue needs -name"],
-      [
-        ["-hmac", key, "-name", "a", ...Array.from({ length: 33 }, (_, i) => ["-group", `g${i}`]).flat()],
-        "at most 32 groups",
-      ],
-    ];
-    for (const [args, text] of cases) assertErr(await circuit(["issue", ...args], { clearEnv: true }), text);
-    const pem =
-      ok(await circuit(["issue", "-hmac", key, "-name", "a.b_c-9", "-group", "ops"]), "issue").stdout;
-    assert.equal(pem.match(/-----BEGIN CERTIFICATE-----/g)?.length, 2);
-    assert.equal(pem.match(/-----BEGIN PRIVATE KEY-----/g)?.length, 1);
-    // A credential is not a key: issuing needs the key itself.
-    await Deno.writeTextFile(`${dir}/c`, pem);
-    assertErr(
-      await circuit(["issue", "-hmac", `${dir}/c`, "-name", "eve"]),
-      "a credential cannot issue credentials, only the key can",
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("issue: the certificate names the identity and its groups, role:client, signed by the CA (openssl)", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "circuit-cred-" });
-  try {
-    const key = `${dir}/k`;
-    await Deno.writeTextFile(key, (await circuit(["keygen"])).stdout);
-    const path = await issue(dir, key, "alice", ["-group", "ops", "-group", "dev", "-ttl", "2h"]);
-    const pem = await Deno.readTextFile(path);
-    const [leaf, ca] = pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----\n/g)!;
-    await Deno.writeTextFile(`${dir}/ca.pem`, ca);
-    await Deno.writeTextFile(`${dir}/leaf.pem`, leaf);
-    const run = async (args: string[]) => {
-      const out = await new Deno.Command("openssl", { args, stdout: "piped", stderr: "piped" }).output();
-      return new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-    };
-    assert.match(await run(["verify", "-CAfile", `${dir}/ca.pem`, `${dir}/leaf.pem`]), /leaf.pem: OK/);
-    const text = await run(["x509", "-in", `${dir}/leaf.pem`, "-noout", "-subject", "-enddate"]);
-    assert.match(
-      text,
-      /subject=O ?= ?circuit, OU ?= ?role:client, OU ?= ?group:ops, OU ?= ?group:dev, CN ?= ?alice/,
-    );
-    const end = new Date(text.match(/notAfter=(.*)/)![1]).getTime();
-    assert.ok(Math.abs(end - (Date.now() + 2 * 3600_000)) < 60_000, text);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+import { assertErr, assertUsage, circuit, eventually, TestServer } from "./_harness.ts";
+import { issue, ls, ok, withKeyedServer } from "./_credential.ts";
 
 Deno.test("a credential dials instead of the key: the policy judges its name and groups, Who is its name", async () => {
   await withKeyedServer(async ({ dir, k1, server }) => {
@@ -325,69 +219,6 @@ Deno.test("a credential's signature is good for its own nonces and server only",
   const tampered = cred.certDer.slice();
   tampered[tampered.length - 70] ^= 1; // inside the signed part, before the 64-byte signature
   await assert.rejects(verifyLeaf(ca, tampered), /key mismatch|not an Ed25519 certificate/);
-});
-
-Deno.test("a credential's name and groups travel with forwarded calls: the hosting server judges and records them", async () => {
-  await withKeyedServer(async ({ dir, k1, server: b }) => {
-    // A lets bob's group nothing of its own; B (the fixture) lets group:viewers read.
-    await Deno.writeTextFile(`${dir}/closed.json`, JSON.stringify({ rules: [] }));
-    const a = await TestServer.start(dir, ["-hmac", k1, "-policy", `${dir}/closed.json`, "-j", b.url]);
-    try {
-      const alice = await issue(dir, k1, "alice");
-      const bob = await issue(dir, k1, "bob", ["-group", "viewers"]);
-      await eventually("both servers in A's view", 15_000, async () => {
-        const r = await circuit(["ls", "-d", a.url, "-hmac", k1, "/"]);
-        return r.stdout.includes(b.serverAnchor) && r.stdout.includes(a.serverAnchor);
-      });
-      const job = `${b.serverAnchor}/fwd`;
-      ok(
-        await circuit(["mkproc", "-d", a.url, "-cred", alice, job], {
-          stdin: JSON.stringify({ Path: "/bin/true" }) + "\n",
-        }),
-        "mkproc on B through A",
-      );
-      // bob reads B's anchors through A by his group, and is denied A's own.
-      const lsB = await circuit(["ls", "-d", a.url, "-cred", bob, b.serverAnchor]);
-      assert.equal(ok(lsB, "ls B as bob").stdout, job + "\n");
-      assertErr(
-        await circuit(["mkchan", "-d", a.url, "-cred", bob, `${a.serverAnchor}/c`, "0"]),
-        `permission denied: bob may not chan ${a.serverAnchor}/c`,
-      );
-      const make = (await b.opsLog()).find((l) => l.Op === "make" && l.Path === job);
-      assert.equal(make?.Who, "alice");
-    } finally {
-      await a.stop();
-    }
-  });
-});
-
-Deno.test("a name revoked on the hosting server may do nothing there, even forwarded by a server that does not revoke it", async () => {
-  await withKeyedServer(async ({ dir, k1, server: b }) => {
-    // A's policy lets mallory everything and does not revoke her; B (the fixture) revokes her.
-    await Deno.writeTextFile(
-      `${dir}/open.json`,
-      JSON.stringify({ rules: [{ who: ["mallory"], allow: ["read", "chan"] }] }),
-    );
-    const a = await TestServer.start(dir, ["-hmac", k1, "-policy", `${dir}/open.json`, "-j", b.url]);
-    try {
-      const mallory = await issue(dir, k1, "mallory");
-      await eventually("B in A's view", 15_000, async () => {
-        const r = await circuit(["ls", "-d", a.url, "-hmac", k1, "/"]);
-        return r.stdout.includes(b.serverAnchor);
-      });
-      ok(await circuit(["mkchan", "-d", a.url, "-cred", mallory, `${a.serverAnchor}/c`, "0"]), "mkchan on A");
-      assertErr(
-        await circuit(["mkchan", "-d", a.url, "-cred", mallory, `${b.serverAnchor}/c`, "0"]),
-        `permission denied: mallory may not chan ${b.serverAnchor}/c`,
-      );
-      assert.equal(
-        ok(await circuit(["ls", "-d", a.url, "-cred", mallory, b.serverAnchor]), "ls B").stdout,
-        "",
-      );
-    } finally {
-      await a.stop();
-    }
-  });
 });
 
 Deno.test("a credential against an unkeyed server: server does not use a key; 32 long groups fit the hello", async () => {
