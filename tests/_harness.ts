@@ -1,11 +1,15 @@
 /**
  * Test harness: real `circuit` servers as separate OS processes and the real CLI, run with
- * exactly the permission list of the deno.json `start` task.
+ * exactly the permission list of the deno.json `start` task. Also re-exports the assertions on
+ * runs (_harness_assert.ts) and {@linkcode follow} (_harness_follow.ts), so tests import from here.
  *
  * @module
  */
 
 import { COMMANDS as COMMAND_TABLE } from "../cli/command_table.ts";
+
+export { assertErr, assertFails, assertQuiet, assertUsage, ok } from "./_harness_assert.ts";
+export { follow, type Followed } from "./_harness_follow.ts";
 
 const _root = new URL("..", import.meta.url).pathname;
 const _config = JSON.parse(Deno.readTextFileSync(`${_root}deno.json`));
@@ -100,79 +104,6 @@ export async function circuit(args: string[], opts: CircuitOptions = {}): Promis
   }
 }
 
-/**
- * Asserts SPEC §12's ERR(t) (`code` 1) or USAGE(t) (`code` 2): that exit code, and stderr exactly one
- * line starting `circuit: ` and containing `text`. With `banner` (for `start`), a `CIRCUIT <version>`
- * line may precede it.
- *
- * @example
- * ```ts
- * assertFails(await circuit(["ls"]), 2, "ls needs a glob argument");
- * ```
- */
-export function assertFails(r: RunResult, code: 1 | 2, text: string, opts: { banner?: boolean } = {}): void {
-  const what = `stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`;
-  if (r.code !== code) throw new Error(`exit code ${r.code}, want ${code}; ${what}`);
-  let err = r.stderr;
-  if (opts.banner && err.startsWith("CIRCUIT ")) err = err.slice(err.indexOf("\n") + 1);
-  if (!err.endsWith("\n") || err.indexOf("\n") !== err.length - 1) {
-    throw new Error(`stderr is not exactly one line; ${what}`);
-  }
-  if (!err.startsWith("circuit: ")) throw new Error(`stderr does not start with "circuit: "; ${what}`);
-  if (!err.includes(text)) throw new Error(`stderr does not contain ${JSON.stringify(text)}; ${what}`);
-}
-
-/**
- * Asserts a successful run (exit 0; stderr shown otherwise) and returns it.
- *
- * @example
- * ```ts
- * const key = ok(await circuit(["keygen"]), "keygen").stdout;
- * ```
- */
-export function ok(r: RunResult, what = ""): RunResult {
-  if (r.code !== 0) throw new Error(`${what}: exit ${r.code}, stderr ${JSON.stringify(r.stderr)}`);
-  return r;
-}
-
-/**
- * Asserts success with nothing printed (as `mk*`, `set`, `scrub` succeed).
- *
- * @example
- * ```ts ignore
- * assertQuiet(await circuit(["scrub", "-d", url, anchor]), "scrub");
- * ```
- */
-export function assertQuiet(r: RunResult, what = ""): void {
-  if (r.code !== 0 || r.stdout !== "" || r.stderr !== "") {
-    throw new Error(`${what}: want exit 0 and no output, got ${JSON.stringify(r)}`);
-  }
-}
-
-/**
- * SPEC §12's ERR(t): exit 1 and one stderr line `circuit: …t…`.
- *
- * @example
- * ```ts
- * assertErr(await circuit(["ls", "-d", "circuit://bad", "/"]), "is not a valid circuit address");
- * ```
- */
-export function assertErr(r: RunResult, text: string, opts: { banner?: boolean } = {}): void {
-  assertFails(r, 1, text, opts);
-}
-
-/**
- * SPEC §12's USAGE(t): exit 2 and one stderr line `circuit: …t…`.
- *
- * @example
- * ```ts
- * assertUsage(await circuit(["bogus"]), "unknown command");
- * ```
- */
-export function assertUsage(r: RunResult, text: string): void {
-  assertFails(r, 2, text);
-}
-
 /** Spawns `circuit <args>` in the background (for blocking commands). */
 export function spawnCircuit(
   args: string[],
@@ -194,63 +125,6 @@ export async function collect(child: Deno.ChildProcess): Promise<RunResult> {
     code: out.code,
     stdout: new TextDecoder().decode(out.stdout),
     stderr: new TextDecoder().decode(out.stderr),
-  };
-}
-
-/** A background command whose output is watched as it arrives. */
-export interface Followed {
-  readonly child: Deno.ChildProcess;
-  /** stdout so far. */
-  readonly stdout: string;
-  /** stderr so far. */
-  readonly stderr: string;
-  /** Whether the process has exited. */
-  readonly exited: boolean;
-  /** Settles once the process has exited and both streams have ended. */
-  readonly done: Promise<RunResult>;
-  /** SIGKILLs the process unless it has exited. */
-  kill(): void;
-}
-
-/**
- * Watches a spawned command's stdout and stderr as they arrive (for output that must be seen while
- * the command still runs).
- *
- * @example
- * ```ts
- * const recv = follow(spawnCircuit(["recv", "-d", url, path]));
- * await eventually("a body", 2000, () => recv.stdout !== "");
- * console.log((await recv.done).code);
- * ```
- */
-export function follow(child: Deno.ChildProcess): Followed {
-  const state = { stdout: "", stderr: "", exited: false };
-  const pump = async (stream: ReadableStream<Uint8Array>, key: "stdout" | "stderr") => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) state[key] += chunk;
-  };
-  const done = Promise.all([pump(child.stdout, "stdout"), pump(child.stderr, "stderr"), child.status])
-    .then(([, , status]) => ({ code: status.code, stdout: state.stdout, stderr: state.stderr }));
-  child.status.then(() => state.exited = true);
-  return {
-    child,
-    get stdout() {
-      return state.stdout;
-    },
-    get stderr() {
-      return state.stderr;
-    },
-    get exited() {
-      return state.exited;
-    },
-    done,
-    kill() {
-      if (state.exited) return;
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // exited meanwhile
-      }
-    },
   };
 }
 
