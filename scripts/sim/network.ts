@@ -48,6 +48,8 @@ export class Proc {
   readonly held: (() => void)[] = [];
   /** Messages and bytes this process sent. */
   sent = { messages: 0, bytes: 0 };
+  /** Its clock, made once (every message it receives needs it). */
+  clock: Clock | undefined;
 
   constructor(id: string, url: string) {
     this.id = id;
@@ -113,7 +115,7 @@ export class Network {
   clockFor(proc: Proc): Clock {
     const engine = this.engine;
     const random = this.random;
-    return {
+    return proc.clock ??= {
       now: () => engine.now,
       after: (ms, fn) =>
         engine.after(ms + (proc.slowMs > 0 ? random() * proc.slowMs : 0), () => proc.run(fn)),
@@ -198,7 +200,8 @@ export class Network {
     from.sent.messages++;
     from.sent.bytes += bytes;
     if (!this.#reachable(from.id, to)) return;
-    const p = this.faults.linkLoss.get(`${from.id}>${to}`) ?? this.faults.loss;
+    const { linkLoss } = this.faults;
+    const p = (linkLoss.size > 0 ? linkLoss.get(`${from.id}>${to}`) : undefined) ?? this.faults.loss;
     let delay = this.faults.latency(this.random);
     if (p > 0) {
       let rto = TCP_MIN_RTO_MS;
@@ -217,25 +220,39 @@ export class Network {
   }
 }
 
-/** The size of `v` encoded as msgpack (strings as UTF-8 of ASCII, numbers as integers or doubles). */
+/**
+ * The size of `v` encoded as msgpack (strings as UTF-8 of ASCII, numbers as integers or doubles).
+ * Walks objects with `for…in`, allocating nothing: it runs for every simulated message.
+ */
 export function msgpackSize(v: unknown): number {
-  if (v === null || v === undefined || typeof v === "boolean") return 1;
-  if (typeof v === "number") {
-    if (!Number.isInteger(v)) return 9;
-    const a = Math.abs(v);
-    return a < 128 ? 1 : a < 256 ? 2 : a < 65536 ? 3 : a < 2 ** 32 ? 5 : 9;
+  switch (typeof v) {
+    case "string":
+      return stringSize(v);
+    case "number": {
+      if (!Number.isInteger(v)) return 9;
+      const a = Math.abs(v);
+      return a < 128 ? 1 : a < 256 ? 2 : a < 65536 ? 3 : a < 2 ** 32 ? 5 : 9;
+    }
+    case "object": {
+      if (v === null) return 1;
+      if (Array.isArray(v)) {
+        let n = v.length < 16 ? 1 : 3;
+        for (let i = 0; i < v.length; i++) n += msgpackSize(v[i]);
+        return n;
+      }
+      const o = v as Record<string, unknown>;
+      let n = 0, keys = 0;
+      for (const k in o) {
+        keys++;
+        n += stringSize(k) + msgpackSize(o[k]);
+      }
+      return n + (keys < 16 ? 1 : 3);
+    }
+    default:
+      return 1;
   }
-  if (typeof v === "string") return v.length + (v.length < 32 ? 1 : v.length < 256 ? 2 : 3);
-  if (Array.isArray(v)) {
-    let n = v.length < 16 ? 1 : 3;
-    for (const x of v) n += msgpackSize(x);
-    return n;
-  }
-  if (typeof v === "object") {
-    const entries = Object.entries(v as Record<string, unknown>);
-    let n = entries.length < 16 ? 1 : 3;
-    for (const [k, x] of entries) n += msgpackSize(k) + msgpackSize(x);
-    return n;
-  }
-  return 1;
+}
+
+function stringSize(s: string): number {
+  return s.length + (s.length < 32 ? 1 : s.length < 256 ? 2 : 3);
 }

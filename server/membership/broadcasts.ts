@@ -7,7 +7,7 @@
 import type { MemberUpdate } from "../../wire/ops.ts";
 
 interface Item {
-  update: MemberUpdate;
+  readonly update: MemberUpdate;
   sent: number;
 }
 
@@ -16,7 +16,10 @@ interface Item {
  *
  * Kept in buckets by send count (memberlist keeps a btree ordered the same way), so taking a few
  * updates costs O(taken + buckets), not a sort of the whole queue: when two halves of a large
- * cluster merge, every server queues one update per member of the other half.
+ * cluster merge, every server queues one update per member of the other half. A bucket is an
+ * array read from a moving head, its stale slots (an item replaced by newer news, or moved on
+ * to the next bucket) skipped when met: a Map used as a queue keeps its deleted slots until it
+ * is rebuilt, and iterating past them made each take O(queue).
  *
  * @example
  * ```ts
@@ -27,8 +30,10 @@ interface Item {
  * ```
  */
 export class Broadcasts {
-  /** `#buckets[n]`: updates sent n times, by member ID, in the order they entered the bucket. */
-  #buckets: Map<string, Item>[] = [];
+  /** `#buckets[n]`: items sent n times, in the order they entered the bucket, from `#heads[n]` on. */
+  #buckets: Item[][] = [];
+  #heads: number[] = [];
+  /** The live item of each member ID. */
   #where = new Map<string, Item>();
 
   /** Number of updates still to be sent. */
@@ -38,11 +43,9 @@ export class Broadcasts {
 
   /** Queues `u`, replacing any queued update about the same member. */
   push(u: MemberUpdate): void {
-    const old = this.#where.get(u.Id);
-    if (old) this.#buckets[old.sent].delete(u.Id);
     const item = { update: u, sent: 0 };
     this.#where.set(u.Id, item);
-    this.#bucket(0).set(u.Id, item);
+    this.#enter(item);
   }
 
   /**
@@ -51,18 +54,25 @@ export class Broadcasts {
    */
   take(max: number, limit: number): MemberUpdate[] {
     const picked: Item[] = [];
-    for (const bucket of this.#buckets) {
-      if (!bucket) continue;
-      for (const item of bucket.values()) {
-        picked.push(item);
-        if (picked.length === max) break;
+    for (let n = 0; n < this.#buckets.length && picked.length < max; n++) {
+      const bucket = this.#buckets[n];
+      let head = this.#heads[n];
+      while (head < bucket.length && picked.length < max) {
+        const item = bucket[head++];
+        if (this.#where.get(item.update.Id) === item && item.sent === n) picked.push(item);
       }
-      if (picked.length === max) break;
+      if (head >= bucket.length) {
+        bucket.length = 0;
+        head = 0;
+      } else if (head > 1024 && head > bucket.length / 2) {
+        bucket.splice(0, head);
+        head = 0;
+      }
+      this.#heads[n] = head;
     }
     for (const item of picked) {
-      this.#buckets[item.sent].delete(item.update.Id);
       if (++item.sent >= limit) this.#where.delete(item.update.Id);
-      else this.#bucket(item.sent).set(item.update.Id, item);
+      else this.#enter(item);
     }
     return picked.map((item) => item.update);
   }
@@ -70,10 +80,16 @@ export class Broadcasts {
   /** Drops everything (the server is leaving, or has nobody to tell). */
   clear(): void {
     this.#buckets = [];
+    this.#heads = [];
     this.#where.clear();
   }
 
-  #bucket(n: number): Map<string, Item> {
-    return (this.#buckets[n] ??= new Map());
+  #enter(item: Item): void {
+    const n = item.sent;
+    while (this.#buckets.length <= n) {
+      this.#buckets.push([]);
+      this.#heads.push(0);
+    }
+    this.#buckets[n].push(item);
   }
 }
