@@ -23,7 +23,7 @@ async function untilShare(c: SimCluster, id: string, share: 0 | 1, maxMs: number
 }
 
 Deno.test("simulation: a new member is in every view within 3 s, a crashed one out of every view within 15 s", async () => {
-  const c = new SimCluster(N, 1);
+  const c = new SimCluster(N, { seed: 1 });
   await c.run(2_000);
   const newcomer = c.add();
   c.watch(newcomer);
@@ -37,7 +37,7 @@ Deno.test("simulation: a new member is in every view within 3 s, a crashed one o
 });
 
 Deno.test("simulation: no live member is removed at 5 % loss, nor with one member's outgoing links at 30 % loss", async () => {
-  const c = new SimCluster(N, 2);
+  const c = new SimCluster(N, { seed: 2 });
   await c.run(2_000);
   c.resetCounts();
   c.net.faults.loss = 0.05;
@@ -50,7 +50,7 @@ Deno.test("simulation: no live member is removed at 5 % loss, nor with one membe
 });
 
 Deno.test("simulation: a member paused past its suspicion is removed, and back in every view within 10 s of resuming", async () => {
-  const c = new SimCluster(N, 3);
+  const c = new SimCluster(N, { seed: 3 });
   await c.run(2_000);
   const sleeper = c.pick().id;
   c.watch(sleeper);
@@ -62,7 +62,7 @@ Deno.test("simulation: a member paused past its suspicion is removed, and back i
 });
 
 Deno.test("simulation: a crashed member restarted at its URL with an empty view rejoins every view", async () => {
-  const c = new SimCluster(N, 4);
+  const c = new SimCluster(N, { seed: 4 });
   await c.run(2_000);
   const phoenix = c.pick().id;
   c.watch(phoenix);
@@ -74,7 +74,7 @@ Deno.test("simulation: a crashed member restarted at its URL with an empty view 
 });
 
 Deno.test("simulation: two halves apart for 30 s re-merge within 60 s of healing, with no operator", async () => {
-  const c = new SimCluster(N, 5);
+  const c = new SimCluster(N, { seed: 5 });
   await c.run(2_000);
   const ids = c.live().map((p) => p.id);
   c.partition((id) => ids.indexOf(id) % 2);
@@ -89,7 +89,7 @@ Deno.test("simulation: two halves apart for 30 s re-merge within 60 s of healing
 });
 
 Deno.test("simulation: under churn of 5 % of members per minute every live member ends in every view", async () => {
-  const c = new SimCluster(N, 6);
+  const c = new SimCluster(N, { seed: 6 });
   await c.run(2_000);
   const start = c.now;
   while (c.now - start < 60_000) {
@@ -102,7 +102,7 @@ Deno.test("simulation: under churn of 5 % of members per minute every live membe
 });
 
 Deno.test("simulation: a slow member, its timers late by up to its probe timeout, is never removed", async () => {
-  const c = new SimCluster(N, 7);
+  const c = new SimCluster(N, { seed: 7 });
   await c.run(2_000);
   const snail = c.pick().id;
   c.slow(snail, 250);

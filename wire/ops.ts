@@ -115,9 +115,13 @@ export interface Ops {
   stk: { args: { Path: string }; result: string };
   /**
    * Server to server (SPEC §9.2): exchange full states, members and remembered dead ones alike
-   * (anti-entropy, joins, partition heals).
+   * (anti-entropy, joins, partition heals), page `Page` of each side's state per call; `More`: the
+   * answering side has further pages (docs/PROTOCOL.md).
    */
-  pushpull: { args: { Members: MemberUpdate[] }; result: { Members: MemberUpdate[] } };
+  pushpull: {
+    args: { Members: MemberUpdate[]; Page?: number };
+    result: { Members: MemberUpdate[]; More?: boolean };
+  };
   /** Server to server: a failure-detector probe; both directions piggyback membership updates. */
   ping: { args: { Updates: MemberUpdate[] }; result: { Updates: MemberUpdate[] } };
   /** Server to server: probe member `Id` at `Url` on the caller's behalf within `TimeoutMs`. */

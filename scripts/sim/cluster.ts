@@ -6,7 +6,7 @@
  * @module
  */
 import { Membership } from "../../server/membership/membership.ts";
-import { type Entry, NO_META } from "../../server/membership/table.ts";
+import { type Entry, type Meta, NO_META, type Tomb } from "../../server/membership/table.ts";
 import { Engine } from "./engine.ts";
 import { prng } from "../../tests/_util.ts";
 import { Network, Proc } from "./network.ts";
@@ -26,18 +26,51 @@ export class SimCluster {
   #curves = new Map<string, Curve>();
   /** Sum over live processes of their view's size (themselves excluded): complete at L × (L − 1). */
   #entries = 0;
+  /** What every member announces. */
+  readonly #meta: Meta;
 
-  /** `n` members that already know each other (a converged cluster), seeded for repeatability. */
-  constructor(n: number, seed = 1) {
+  /**
+   * `n` members that already know each other (a converged cluster), seeded for repeatability,
+   * each announcing `meta` (host and tags; none by default).
+   *
+   * With `split`, the cluster starts as two halves cut apart long enough for each to have buried
+   * the other (members alternate between halves): every view holds its own half alive and the
+   * other half dead, its URLs still retried, the partition in place until {@link heal}. That is
+   * the state a long partition converges to, built directly as the converged start is, because
+   * simulating 5,000 deaths flooded through each half of 10,000 members costs hours of wall time.
+   */
+  constructor(n: number, options: { seed?: number; split?: boolean; meta?: Meta } = {}) {
+    const { seed = 1, split = false, meta = NO_META } = options;
+    this.#meta = meta;
     this.random = prng(seed);
     this.net = new Network(this.engine, this.random);
     const procs: Proc[] = [];
     for (let i = 0; i < n; i++) procs.push(this.#newProc());
-    const known = new Map<string, Entry>(
-      procs.map((p) => [p.id, { url: p.url, inc: 0, state: "alive", meta: NO_META }]),
+    const side = (i: number) => (split ? i % 2 : 0);
+    const halves = [0, 1].map((h) => procs.filter((_, i) => side(i) === h));
+    const known = halves.map((half) =>
+      new Map<string, Entry>(half.map((p) => [p.id, { url: p.url, inc: 0, state: "alive", meta }]))
     );
-    for (const p of procs) this.#start(p, known);
-    this.#entries = n * (n - 1);
+    // Deaths declared over one suspicion period, so "the newest tombs" differ from member to member.
+    const buried = halves.map((half) =>
+      new Map<string, Tomb>(
+        half.map((
+          p,
+        ) => [p.id, {
+          url: p.url,
+          inc: 0,
+          state: "dead",
+          at: Date.now() - this.random() * 8_000,
+          retry: true,
+        }]),
+      )
+    );
+    procs.forEach((p, i) => {
+      const h = side(i);
+      if (split) this.net.faults.group.set(p.id, h);
+      this.#start(p, known[h], split ? buried[1 - h] : undefined);
+      this.#entries += known[h].size - 1;
+    });
   }
 
   /** Virtual ms since the start. */
@@ -173,7 +206,7 @@ export class SimCluster {
     return new Proc(`X${hex}`, `circuit://${ip}:4000/${1000 + (i % 30000)}/Q${hex}`);
   }
 
-  #start(p: Proc, known: ReadonlyMap<string, Entry>): void {
+  #start(p: Proc, known: ReadonlyMap<string, Entry>, buried?: ReadonlyMap<string, Tomb>): void {
     this.net.attach(p);
     p.membership = new Membership(
       { Id: p.id, Url: p.url },
@@ -201,8 +234,8 @@ export class SimCluster {
           this.#curves.get(id)!.push([this.now, this.share(id)]);
         },
       },
-      NO_META,
-      { clock: this.net.clockFor(p), random: this.random, known },
+      this.#meta,
+      { clock: this.net.clockFor(p), random: this.random, known, buried },
     );
   }
 }

@@ -48,7 +48,7 @@ export interface Plan {
 /** Runs every phase of `plan` and returns the figures. */
 export async function measure(plan: Plan): Promise<Figures> {
   const wall0 = performance.now();
-  const c = new SimCluster(plan.n, plan.seed ?? 1);
+  const c = new SimCluster(plan.n, { seed: plan.seed });
   const note = (phase: string) => plan.progress?.(phase, c);
   note("built");
   await c.run(5_000);
@@ -139,5 +139,52 @@ export async function measure(plan: Plan): Promise<Figures> {
       crash: c.curve(victim).map(([t, s]) => [t - t1, s]),
       merge,
     },
+  };
+}
+
+/** What healing a partition of two halves costs, from a start where each half buried the other. */
+export interface MergeFigures {
+  n: number;
+  /** Until every live view holds every live member (undefined: not within the limit). */
+  mergeMs?: number;
+  /** Per member per second, from the heal until merged. */
+  traffic: { messages: number; bytes: number };
+  curve: Curve;
+  oversized: number;
+  wallMs: number;
+  events: number;
+}
+
+/**
+ * Two halves of `n / 2` members, each view holding the other half dead (SimCluster's split
+ * start), healed after `apartMs` (retries into the other half fail meanwhile): the time until
+ * every view is whole again, sampled every 250 ms, and the traffic that takes.
+ */
+export async function measureMerge(
+  n: number,
+  opts: { seed?: number; apartMs: number; maxMs: number; progress?: (phase: string, c: SimCluster) => void },
+): Promise<MergeFigures> {
+  const wall0 = performance.now();
+  const c = new SimCluster(n, { seed: opts.seed, split: true });
+  opts.progress?.("split", c);
+  await c.run(opts.apartMs);
+  c.heal();
+  c.resetCounts();
+  const t0 = c.now;
+  const curve: Curve = [];
+  const sample = () => {
+    curve.push([c.now - t0, c.completeness()]);
+    return c.completeness() >= 1;
+  };
+  const mergeMs = await c.until(sample, opts.maxMs, 250);
+  opts.progress?.("merged", c);
+  return {
+    n,
+    mergeMs,
+    traffic: c.traffic(c.now - t0),
+    curve,
+    oversized: c.net.oversized,
+    wallMs: performance.now() - wall0,
+    events: c.engine.events,
   };
 }

@@ -26,7 +26,15 @@ import {
   systemClock,
 } from "./seams.ts";
 import { Suspicions } from "./suspicion.ts";
-import { decodeTags, type Entry, isUpdate, MemberTable, type Meta, type Outcome } from "./table.ts";
+import {
+  decodeTags,
+  type Entry,
+  isUpdate,
+  MemberTable,
+  type Meta,
+  type Outcome,
+  type Tomb,
+} from "./table.ts";
 import { LEAVE_TIMEOUT_MS, MAX_AWARENESS } from "./tuning.ts";
 
 /** Receives changes of the view. */
@@ -55,6 +63,8 @@ export interface MembershipOptions {
    * and joins).
    */
   known?: ReadonlyMap<string, Entry>;
+  /** Members remembered as dead before the start: the simulator starts two halves of a partition this way. */
+  buried?: ReadonlyMap<string, Tomb>;
 }
 
 /**
@@ -74,7 +84,8 @@ export class Membership {
   #transport: MemberTransport;
   #events: MembershipEvents;
   #ctx: Context;
-  #stop = new AbortController();
+  /** Left, or halted by the owner: a plain field, read on every message and timer. */
+  #stopped = false;
   /** Pending sleeps, ended at once by {@link #halt}. */
   #sleepers = new Map<unknown, () => void>();
   #awareness = 0;
@@ -109,12 +120,13 @@ export class Membership {
       table.members.set(id, e);
       roster.add(id);
     }
+    for (const [id, t] of options.buried ?? []) if (id !== self.Id) table.tombs.set(id, t);
     this.#table = table;
     transport = this.#meteredTransport(transport);
     this.#transport = transport;
     this.#events = events;
-    const stop = this.#stop;
-    const awareness = () => this.#awareness;
+    // deno-lint-ignore no-this-alias -- the context's getters read this membership's fields
+    const owner = this;
     this.#ctx = {
       table,
       roster,
@@ -123,11 +135,11 @@ export class Membership {
       transport,
       probes: this.probes,
       get stopped() {
-        return stop.signal.aborted;
+        return owner.#stopped;
       },
       sleep: (ms) => this.#sleep(ms),
       get awareness() {
-        return awareness();
+        return owner.#awareness;
       },
       healthier: () => (this.#awareness = Math.max(0, this.#awareness - 1)),
       slower: () => (this.#awareness = Math.min(MAX_AWARENESS, this.#awareness + 1)),
@@ -208,7 +220,7 @@ export class Membership {
 
   /** Tells every member this server leaves (within 0.5 s), then stops taking part. */
   async leave(): Promise<void> {
-    if (this.#stop.signal.aborted) return;
+    if (this.#stopped) return;
     this.#halt();
     this.#table.selfLeft = true;
     const bye = { Updates: [this.#table.self()] };
@@ -268,7 +280,7 @@ export class Membership {
 
   /** Stops every timer without telling anyone (the owner is going away or the test is over). */
   #halt(): void {
-    this.#stop.abort();
+    this.#stopped = true;
     for (const [timer, wake] of this.#sleepers) {
       this.#ctx.clock.cancel(timer);
       wake();
@@ -279,7 +291,7 @@ export class Membership {
   }
 
   #sleep(ms: number): Promise<void> {
-    if (ms <= 0 || this.#stop.signal.aborted) return Promise.resolve();
+    if (ms <= 0 || this.#stopped) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = this.#ctx.clock.after(ms, () => {
         this.#sleepers.delete(timer);
@@ -296,7 +308,7 @@ export class Membership {
 
   /** Applies one update, fires events, (re)starts or stops timers and queues what is news. */
   #learn(u: MemberUpdate, fromState: boolean): Outcome {
-    if (this.#stop.signal.aborted) return "none";
+    if (this.#stopped) return "none";
     const before = this.#table.members.get(u.Id)?.url ?? u.Url;
     const outcome = this.#table.apply(u, fromState);
     switch (outcome) {

@@ -4,6 +4,11 @@
  * and with one remembered dead member every retry interval, so a healed partition merges again
  * with no operator. A `dead` heard in a full state only makes a live member suspect (table.ts).
  *
+ * A full state travels in pages of at most {@link PUSH_PULL_PAGE_BYTES}: the dialer sends its page
+ * k, the other side answers with its own page k and whether it has more, until neither has. Pages
+ * are cut afresh for each call, so a view that changes during an exchange may skip or repeat a
+ * member in it; the next exchange, or gossip, carries what was missed.
+ *
  * @module
  */
 import type { MemberUpdate } from "../../wire/ops.ts";
@@ -11,9 +16,11 @@ import type { Context } from "./context.ts";
 import type { MemberCall, MemberLink } from "./seams.ts";
 import {
   EXCHANGE_TIMEOUT_MS,
+  MAX_PUSH_PULL_PAGES,
   MAX_TOMBS_IN_STATE,
   PAST_PEER_KEEP_MS,
   PAST_PEER_RETRY_MS,
+  PUSH_PULL_PAGE_BYTES,
   pushPullMs,
   STRANGER_PUSH_PULL_MS,
 } from "./tuning.ts";
@@ -30,7 +37,8 @@ import {
  */
 export class AntiEntropy {
   #ctx: Context;
-  #strangers = new Map<string, number>();
+  /** When the last push-pull with a stranger began (one per STRANGER_PUSH_PULL_MS, whoever it is with). */
+  #lastStranger = -Infinity;
 
   /** A push-pull side over the shared context; {@link run} starts its loops. */
   constructor(ctx: Context) {
@@ -43,18 +51,25 @@ export class AntiEntropy {
     this.#loop(() => PAST_PEER_RETRY_MS, () => this.#retryPastPeer());
   }
 
-  /** Exchanges full states over `link`; a tomb of the other side rides along so it can refute. */
+  /** Exchanges full states over `link`, page by page; a tomb of the other side rides along so it can refute. */
   async exchange(link: MemberLink): Promise<void> {
-    const r = await link.call("pushpull", { Members: this.#state(link.serverId) }, {
-      timeoutMs: EXCHANGE_TIMEOUT_MS,
-    });
-    this.#ctx.learnAll((r as { Members?: unknown } | null)?.Members, true);
+    const mine = this.#pages(link.serverId);
+    for (let page = 0; page < MAX_PUSH_PULL_PAGES; page++) {
+      const r = await link.call("pushpull", { Members: mine[page] ?? [], Page: page }, {
+        timeoutMs: EXCHANGE_TIMEOUT_MS,
+      });
+      const reply = r as { Members?: unknown; More?: unknown } | null;
+      this.#ctx.learnAll(reply?.Members, true);
+      if (page + 1 >= mine.length && reply?.More !== true) return;
+    }
   }
 
-  /** Serves a `pushpull` from another server. */
+  /** Serves a `pushpull` from another server: its page in, this server's page of the same number out. */
   serve(call: MemberCall, args: Record<string, unknown>): void {
     this.#ctx.learnAll(args.Members, true);
-    call.reply({ Members: this.#state(call.connection.serverId) });
+    const page = Number.isSafeInteger(args.Page) && (args.Page as number) >= 0 ? args.Page as number : 0;
+    const pages = this.#pages(call.connection.serverId);
+    call.reply({ Members: pages[page] ?? [], More: page + 1 < pages.length });
   }
 
   /** Traffic from a server we count as dead or do not know: merge views with it (SPEC §9.2). */
@@ -64,25 +79,33 @@ export class AntiEntropy {
     if (stopped || id === table.selfId || table.members.has(id)) return;
     if (table.tombs.get(id)?.state === "left") return;
     const now = clock.now();
-    if (now - (this.#strangers.get(id) ?? -Infinity) < STRANGER_PUSH_PULL_MS) return;
-    this.#strangers.set(id, now);
-    for (const [sid, at] of this.#strangers) {
-      if (now - at > STRANGER_PUSH_PULL_MS) this.#strangers.delete(sid);
-    }
+    if (now - this.#lastStranger < STRANGER_PUSH_PULL_MS) return;
+    this.#lastStranger = now;
     this.exchange(link).catch(() => {});
   }
 
   /**
-   * This server's state for `peer`: itself, the view, the newest tombs, and the tomb of `peer`
-   * itself if it has one: told it is dead, a member that lived on the other side of a partition
-   * refutes, and its refutation brings it back into every view.
+   * This server's state for `peer`, in pages: itself, the view, the newest tombs, and the tomb of
+   * `peer` itself if it has one: told it is dead, a member that lived on the other side of a
+   * partition refutes, and its refutation brings it back into every view.
    */
-  #state(peer: string): MemberUpdate[] {
+  #pages(peer: string): MemberUpdate[][] {
     const { table } = this.#ctx;
-    const out = table.state(MAX_TOMBS_IN_STATE);
+    const state = table.state(MAX_TOMBS_IN_STATE);
     const tomb = table.tombs.has(peer) ? table.about(peer) : undefined;
-    if (tomb) out.push(tomb);
-    return out;
+    if (tomb) state.splice(1, 0, tomb);
+    const pages: MemberUpdate[][] = [[]];
+    let bytes = 0;
+    for (const u of state) {
+      const size = encodedSizeBound(u);
+      if (bytes + size > PUSH_PULL_PAGE_BYTES && pages[pages.length - 1].length > 0) {
+        pages.push([]);
+        bytes = 0;
+      }
+      pages[pages.length - 1].push(u);
+      bytes += size;
+    }
+    return pages;
   }
 
   async #loop(intervalMs: () => number, turn: () => void): Promise<void> {
@@ -106,16 +129,35 @@ export class AntiEntropy {
   #retryPastPeer(): void {
     const { table, random, transport } = this.#ctx;
     table.expire(PAST_PEER_KEEP_MS);
-    let pick: { url: string; retry: boolean } | undefined;
+    let pick: string | undefined;
     let seen = 0;
-    for (const tomb of table.tombs.values()) {
+    for (const [id, tomb] of table.tombs) {
       if (tomb.state !== "dead" || !tomb.retry) continue;
-      if (random() * ++seen < 1) pick = tomb;
+      if (random() * ++seen < 1) pick = id;
     }
     if (!pick) return;
-    const tomb = pick;
-    transport.dial(tomb.url).then((link) => this.exchange(link)).catch((err) => {
-      if (err instanceof Error && err.message === "server identity mismatch") tomb.retry = false;
+    const id = pick;
+    transport.dial(table.tombs.get(id)!.url).then((link) => this.exchange(link)).catch((err) => {
+      if (err instanceof Error && err.message === "server identity mismatch") table.forgetUrl(id);
     });
   }
+}
+
+/**
+ * At least the msgpack size of `u`: 40 bytes for the map header, the six keys (28) and the
+ * integer (9), then each string with a 5-byte header.
+ */
+function encodedSizeBound(u: MemberUpdate): number {
+  return 40 + utf8Bound(u.Id) + utf8Bound(u.Url) + utf8Bound(u.State) + utf8Bound(u.Host ?? "") +
+    utf8Bound(u.Tags ?? "");
+}
+
+/** At least the UTF-8 length of `s` (3 bytes per UTF-16 unit beyond U+07FF; a pair is 4), plus a header. */
+function utf8Bound(s: string): number {
+  let n = 5;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
+  }
+  return n;
 }

@@ -25,15 +25,18 @@ export interface Meta {
 /** No host name and no tags (one shared object: entries never change it). */
 export const NO_META: Meta = Object.freeze({ host: "", tags: "" });
 
-/** A member removed from the view: dead (its URL is retried, SPEC §9.2) or left (never retried). */
+/**
+ * A member removed from the view: dead (its URL is retried, SPEC §9.2) or left (never retried).
+ * Immutable like {@link Entry}: the simulator starts the two halves of a partition with shared tombs.
+ */
 export interface Tomb {
-  url: string;
-  inc: number;
-  state: "dead" | "left";
+  readonly url: string;
+  readonly inc: number;
+  readonly state: "dead" | "left";
   /** When it was removed (ms since the epoch); tombs expire after a day. */
-  at: number;
+  readonly at: number;
   /** False once a retry met another process at its URL. */
-  retry: boolean;
+  readonly retry: boolean;
 }
 
 /** What applying one update did. */
@@ -143,9 +146,7 @@ export class MemberTable {
         return "joined";
       }
       if (state === "left" && tomb.state === "dead" && u.Inc >= tomb.inc) {
-        tomb.state = "left";
-        tomb.inc = u.Inc;
-        tomb.retry = false;
+        this.tombs.set(u.Id, { ...tomb, state: "left", inc: u.Inc, retry: false });
         return "buried";
       }
       return "none";
@@ -178,6 +179,12 @@ export class MemberTable {
     const tombs = [...this.tombs].sort((a, b) => b[1].at - a[1].at).slice(0, maxTombs);
     for (const [id, t] of tombs) out.push({ Id: id, Url: t.url, Inc: t.inc, State: t.state });
     return out;
+  }
+
+  /** Stops retrying member `id`'s URL: another process answers there now. */
+  forgetUrl(id: string): void {
+    const tomb = this.tombs.get(id);
+    if (tomb) this.tombs.set(id, { ...tomb, retry: false });
   }
 
   /** Forgets tombs older than `ageMs`. */

@@ -113,6 +113,19 @@ export const MAX_AWARENESS = 8;
 /** A graceful leave tells every member within this time; shutdown must not wait longer (SPEC §9.2: 1 s). */
 export const LEAVE_TIMEOUT_MS = 500;
 
+/**
+ * A push-pull page's size: half the wire's 1 MiB frame limit (SPEC §11), leaving room for the
+ * call's envelope. A full state is ~100 bytes a member without tags, so a cluster of 5,000 fits one
+ * page; one of 10,000, or of 1,000 carrying ~20 tags each, needs a few.
+ */
+export const PUSH_PULL_PAGE_BYTES = 512 * 1024;
+
+/**
+ * Pages one push-pull may take: 128 MiB of state, ~40,000 members with a dozen tags each. It
+ * also ends an exchange with a peer that would claim to have more forever.
+ */
+export const MAX_PUSH_PULL_PAGES = 256;
+
 /** Push-pull and gossip calls: generous, they run in the background and carry full states. */
 export const EXCHANGE_TIMEOUT_MS = 10_000;
 
