@@ -5,13 +5,17 @@
  * convergence plots (SVG) and the figures (JSON) there.
  *
  *   deno run --allow-read --allow-write --allow-sys=loadavg --v8-flags=--max-old-space-size=12000 scripts/simulate.ts \
- *     [--sizes 100,1000,10000] [--loss-ms 30000] [--churn-ms 60000] [--partition-max-n N] [--out docs/scale]
+ *     [--sizes 100,1000,10000] [--loss-ms 30000] [--churn-ms 60000] [--partition-max-n N]
+ *     [--merge-sizes 1000,2000] [--out docs/scale]
+ *
+ * `--merge-sizes` also heals, at each size, a cluster that starts as two halves which buried each
+ * other (SimCluster's split start), without simulating the split itself.
  *
  * 10,000 members need ~6 GB of heap (10⁸ view entries), hence the V8 flag.
  *
  * @module
  */
-import { type Figures, measure } from "./sim/figures.ts";
+import { type Figures, measure, measureMerge, type MergeFigures } from "./sim/figures.ts";
 import { plot } from "./sim/svg.ts";
 
 function arg(name: string, fallback: string): string {
@@ -29,6 +33,11 @@ const churnMs = Number(arg("churn-ms", "60000"));
 /** Larger clusters skip the partition (see docs/SCALE.md: its gossip storm costs O(N² log N) messages). */
 const partitionMaxN = Number(arg("partition-max-n", "1000000"));
 const out = arg("out", "");
+const mergeSizes = arg("merge-sizes", "").split(",").filter((x) => x !== "").map(Number);
+if (mergeSizes.some((n) => !Number.isInteger(n) || n < 4)) {
+  console.error(`simulate: --merge-sizes wants integers ≥ 4, got ${arg("merge-sizes", "")}`);
+  Deno.exit(1);
+}
 
 const results: Figures[] = [];
 for (const n of sizes) {
@@ -51,6 +60,23 @@ for (const n of sizes) {
   results.push(f);
 }
 
+const merges: MergeFigures[] = [];
+for (const n of mergeSizes) {
+  const wall0 = performance.now();
+  merges.push(
+    await measureMerge(n, {
+      apartMs: 5_000,
+      maxMs: 120_000,
+      progress: (phase, c) =>
+        console.error(
+          `  N=${n} ${phase.padEnd(12)} virtual ${(c.now / 1000).toFixed(0).padStart(4)} s` +
+            `  wall ${((performance.now() - wall0) / 1000).toFixed(0).padStart(4)} s`,
+        ),
+    }),
+  );
+}
+
+const notRunOr = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : "not run");
 const ms = (v: number | undefined) => (v === undefined ? "not reached" : `${(v / 1000).toFixed(2)} s`);
 const rows: [string, (f: Figures) => string][] = [
   ["new member in 50 % of views", (f) => ms(f.join.p50)],
@@ -65,8 +91,8 @@ const rows: [string, (f: Figures) => string][] = [
   ["halves re-merged after healing", (f) => (f.curves.merge.length === 0 ? "not run" : ms(f.mergeMs))],
   ["idle: messages / member / s", (f) => f.idle.messages.toFixed(1)],
   ["idle: bytes / member / s", (f) => f.idle.bytes.toFixed(0)],
-  ["churn 1 %/min: messages / member / s", (f) => f.churn.messages.toFixed(1)],
-  ["churn 1 %/min: bytes / member / s", (f) => f.churn.bytes.toFixed(0)],
+  ["churn 1 %/min: messages / member / s", (f) => notRunOr(f.churn.messages, 1)],
+  ["churn 1 %/min: bytes / member / s", (f) => notRunOr(f.churn.bytes, 0)],
   ["messages over the 1 MiB frame limit", (f) => String(f.oversized)],
   ["virtual time simulated", (f) => `${(f.virtualMs / 1000).toFixed(0)} s`],
   ["simulator wall time", (f) => `${(f.wallMs / 1000).toFixed(0)} s`],
@@ -74,6 +100,18 @@ const rows: [string, (f: Figures) => string][] = [
 console.log(`| figure | ${results.map((f) => `N = ${f.n.toLocaleString("en")}`).join(" | ")} |`);
 console.log(`|---|${results.map(() => "---:").join("|")}|`);
 for (const [label, cell] of rows) console.log(`| ${label} | ${results.map(cell).join(" | ")} |`);
+if (merges.length > 0) {
+  const mergeRows: [string, (f: MergeFigures) => string][] = [
+    ["halves re-merged after healing", (f) => ms(f.mergeMs)],
+    ["messages / member / s until merged", (f) => f.traffic.messages.toFixed(0)],
+    ["bytes / member / s until merged", (f) => f.traffic.bytes.toFixed(0)],
+    ["messages over the 1 MiB frame limit", (f) => String(f.oversized)],
+    ["simulator wall time", (f) => `${(f.wallMs / 1000).toFixed(0)} s`],
+  ];
+  console.log(`\n| split start | ${merges.map((f) => `N = ${f.n.toLocaleString("en")}`).join(" | ")} |`);
+  console.log(`|---|${merges.map(() => "---:").join("|")}|`);
+  for (const [label, cell] of mergeRows) console.log(`| ${label} | ${merges.map(cell).join(" | ")} |`);
+}
 let load = "unknown (needs --allow-sys=loadavg)";
 try {
   load = Deno.loadavg().map((x) => x.toFixed(1)).join(" ");
@@ -112,4 +150,16 @@ if (out) {
   );
   const figures = results.map(({ curves: _, ...f }) => f);
   await Deno.writeTextFile(`${out}/figures.json`, JSON.stringify(figures, null, 2) + "\n");
+  if (merges.length > 0) {
+    await Deno.writeTextFile(
+      `${out}/merge_split.svg`,
+      plot(
+        "Two halves that buried each other, healed: share of (viewer, member) pairs known",
+        "virtual time since the heal",
+        merges.map((f) => ({ label: `N = ${f.n.toLocaleString("en")}`, curve: f.curve })),
+      ),
+    );
+    const rows = merges.map(({ curve: _, ...f }) => f);
+    await Deno.writeTextFile(`${out}/merges.json`, JSON.stringify(rows, null, 2) + "\n");
+  }
 }

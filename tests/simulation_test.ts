@@ -110,3 +110,17 @@ Deno.test("simulation: a slow member, its timers late by up to its probe timeout
   await c.run(60_000);
   assert.equal(c.falseRemovals, 0);
 });
+
+Deno.test("simulation: two halves that buried each other (the split start) are one cluster within 60 s of healing", async () => {
+  const c = new SimCluster(2 * N, { seed: 8, split: true });
+  assert.ok(
+    Math.abs(c.completeness() - 0.5) < 0.01,
+    `a split start is half complete, not ${c.completeness()}`,
+  );
+  await c.run(5_000);
+  assert.ok(c.completeness() < 0.51, "the halves merged through the partition");
+  c.heal();
+  const ms = await c.until(() => c.completeness() >= 1, 60_000, 250);
+  assert.ok(ms !== undefined, `views ${c.completeness().toFixed(3)} complete 60 s after healing`);
+  assert.equal(c.falseRemovals, 0);
+});

@@ -22,7 +22,7 @@ import {
   PAST_PEER_RETRY_MS,
   PUSH_PULL_PAGE_BYTES,
   pushPullMs,
-  STRANGER_PUSH_PULL_MS,
+  strangerPushPullMs,
 } from "./tuning.ts";
 
 /**
@@ -37,7 +37,7 @@ import {
  */
 export class AntiEntropy {
   #ctx: Context;
-  /** When the last push-pull with a stranger began (one per STRANGER_PUSH_PULL_MS, whoever it is with). */
+  /** When the last push-pull with a stranger began (one per strangerPushPullMs, whoever it is with). */
   #lastStranger = -Infinity;
 
   /** A push-pull side over the shared context; {@link run} starts its loops. */
@@ -79,7 +79,7 @@ export class AntiEntropy {
     if (stopped || id === table.selfId || table.members.has(id)) return;
     if (table.tombs.get(id)?.state === "left") return;
     const now = clock.now();
-    if (now - this.#lastStranger < STRANGER_PUSH_PULL_MS) return;
+    if (now - this.#lastStranger < strangerPushPullMs(table.members.size + 1)) return;
     this.#lastStranger = now;
     this.exchange(link).catch(() => {});
   }

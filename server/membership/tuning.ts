@@ -129,8 +129,19 @@ export const MAX_PUSH_PULL_PAGES = 256;
 /** Push-pull and gossip calls: generous, they run in the background and carry full states. */
 export const EXCHANGE_TIMEOUT_MS = 10_000;
 
-/** At most one push-pull per this interval with a server we count as dead or unknown (SPEC §9.2). */
+/**
+ * At most one push-pull per this interval with a server we count as dead or unknown (SPEC §9.2),
+ * whoever it is with: after a partition heals every server hears from hundreds of strangers, and
+ * one full state from any of them brings what all of them would.
+ */
 export const STRANGER_PUSH_PULL_MS = 1_000;
+
+/**
+ * Bytes per second one server may spend on those push-pulls: in a large cluster a full state is
+ * megabytes (1.9 MB both ways at 10,000 members), so the interval grows linearly with N past ~250
+ * members, as the periodic push-pull's does (docs/SCALE.md: the merge of two halves).
+ */
+export const STRANGER_BUDGET_BYTES_PER_S = 50_000;
 
 /** Retransmissions of each update in a cluster of `n` members (SPEC §9.2). */
 export function retransmitLimit(n: number): number {
@@ -151,4 +162,10 @@ export function pushPullMs(n: number): number {
   const scale = n <= PUSH_PULL_SCALE_THRESHOLD ? 1 : Math.ceil(Math.log2(n / PUSH_PULL_SCALE_THRESHOLD)) + 1;
   const bytes = 2 * n * STATE_BYTES_PER_MEMBER;
   return Math.max(PUSH_PULL_MS * scale, (bytes / PUSH_PULL_BUDGET_BYTES_PER_S) * 1_000);
+}
+
+/** The interval between push-pulls with strangers in a cluster of `n` members: 1 s, 4 s at 1,000, 40 s at 10,000. */
+export function strangerPushPullMs(n: number): number {
+  const bytes = 2 * n * STATE_BYTES_PER_MEMBER;
+  return Math.max(STRANGER_PUSH_PULL_MS, (bytes / STRANGER_BUDGET_BYTES_PER_S) * 1_000);
 }
