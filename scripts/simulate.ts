@@ -6,7 +6,7 @@
  *
  *   deno run --allow-read --allow-write --allow-sys=loadavg --v8-flags=--max-old-space-size=12000 scripts/simulate.ts \
  *     [--sizes 100,1000,10000] [--loss-ms 30000] [--churn-ms 60000] [--partition-max-n N]
- *     [--merge-sizes 1000,2000] [--out docs/scale]
+ *     [--losses 0,1,5,20] [--merge-sizes 1000,2000] [--out docs/scale]
  *
  * `--merge-sizes` also heals, at each size, a cluster that starts as two halves which buried each
  * other (SimCluster's split start), without simulating the split itself.
@@ -29,6 +29,12 @@ if (sizes.some((n) => !Number.isInteger(n) || n < 4)) {
   Deno.exit(1);
 }
 const lossMs = Number(arg("loss-ms", "30000"));
+/** Packet loss levels in percent, one phase each. */
+const losses = arg("losses", "0,1,5,20").split(",").map(Number);
+if (losses.some((p) => !(p >= 0 && p < 100))) {
+  console.error(`simulate: --losses wants percentages in [0, 100), got ${arg("losses", "")}`);
+  Deno.exit(1);
+}
 const churnMs = Number(arg("churn-ms", "60000"));
 /** Larger clusters skip the partition (see docs/SCALE.md: its gossip storm costs O(N² log N) messages). */
 const partitionMaxN = Number(arg("partition-max-n", "1000000"));
@@ -46,7 +52,7 @@ for (const n of sizes) {
     n,
     // Small clusters accumulate few member-hours per virtual minute: give them longer phases.
     lossMs: Math.max(lossMs, (lossMs * 1_000) / n),
-    losses: [0, 0.01, 0.05, 0.2],
+    losses: losses.map((percent) => percent / 100),
     churnMs,
     churnShare: 0.01,
     partitionMs: n <= partitionMaxN ? 30_000 : 0,
@@ -86,7 +92,7 @@ const rows: [string, (f: Figures) => string][] = [
   ["crashed member out of 100 % of views", (f) => ms(f.crash.p100)],
   ...["0%", "1%", "5%", "20%"].map((l): [string, (f: Figures) => string] => [
     `false removals per member-hour, ${l} loss`,
-    (f) => (f.falseRemovals[l] ?? NaN).toFixed(3),
+    (f) => notRunOr(f.falseRemovals[l] ?? NaN, 3),
   ]),
   ["halves re-merged after healing", (f) => (f.curves.merge.length === 0 ? "not run" : ms(f.mergeMs))],
   ["idle: messages / member / s", (f) => f.idle.messages.toFixed(1)],

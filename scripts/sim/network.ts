@@ -145,14 +145,11 @@ export class Network {
   }
 
   #link(from: Proc, to: string, clock: Clock): MemberLink {
-    return {
-      serverId: to,
-      call: (op, args, opts) => this.#call(from, to, clock, op, args, opts.timeoutMs),
-      close: () => {},
-    };
+    return new SimLink(this, from, to, clock);
   }
 
-  #call(
+  /** A call from `from` to `to`: one request, one reply, or a timeout on `from`'s clock. */
+  call(
     from: Proc,
     to: string,
     clock: Clock,
@@ -161,31 +158,19 @@ export class Network {
     timeoutMs: number,
   ): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      let done = false;
-      const timer = clock.after(timeoutMs, () => {
-        if (done) return;
-        done = true;
-        reject(new Error("call timed out"));
-      });
+      const pending = new PendingCall(resolve, clock);
+      pending.timer = clock.after(timeoutMs, () => pending.fail(reject));
       this.#send(from, to, args, () => {
         const target = this.procs.get(to);
         if (!target) return;
-        const call: MemberCall = {
-          op,
-          args,
-          connection: this.#link(target, from.id, this.clockFor(target)),
-          reply: (value) => {
-            this.#send(target, from, value, () => {
-              if (done) return;
-              done = true;
-              clock.cancel(timer);
-              resolve(value);
-            });
-          },
-        };
-        target.membership.serve(call);
+        target.membership.serve(new SimCall(this, op, args, target, from, pending));
       });
     });
+  }
+
+  /** Sends `value` from `target` back to `caller`, settling `pending` when it arrives. */
+  reply(target: Proc, caller: Proc, value: unknown, pending: PendingCall): void {
+    this.#send(target, caller, value, () => pending.settle(value));
   }
 
   /**
@@ -255,4 +240,85 @@ export function msgpackSize(v: unknown): number {
 
 function stringSize(s: string): number {
   return s.length + (s.length < 32 ? 1 : s.length < 256 ? 2 : 3);
+}
+
+/** One end of a simulated peer connection: calls from `from` to `to`. */
+class SimLink implements MemberLink {
+  readonly serverId: string;
+  readonly #net: Network;
+  readonly #from: Proc;
+  readonly #clock: Clock;
+
+  constructor(net: Network, from: Proc, to: string, clock: Clock) {
+    this.#net = net;
+    this.#from = from;
+    this.serverId = to;
+    this.#clock = clock;
+  }
+
+  call(op: MemberOp, args: unknown, opts: { timeoutMs: number }): Promise<unknown> {
+    return this.#net.call(this.#from, this.serverId, this.#clock, op, args, opts.timeoutMs);
+  }
+
+  close(): void {}
+}
+
+/** A call waiting for its reply or its timeout, whichever comes first. */
+class PendingCall {
+  done = false;
+  timer: unknown;
+  readonly #resolve: (value: unknown) => void;
+  readonly #clock: Clock;
+
+  constructor(resolve: (value: unknown) => void, clock: Clock) {
+    this.#resolve = resolve;
+    this.#clock = clock;
+  }
+
+  settle(value: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.#clock.cancel(this.timer);
+    this.#resolve(value);
+  }
+
+  fail(reject: (err: Error) => void): void {
+    if (this.done) return;
+    this.done = true;
+    reject(new Error("call timed out"));
+  }
+}
+
+/** A call as the callee's membership sees it. */
+class SimCall implements MemberCall {
+  readonly op: MemberOp;
+  readonly args: unknown;
+  readonly #net: Network;
+  readonly #target: Proc;
+  readonly #caller: Proc;
+  readonly #pending: PendingCall;
+  #link: SimLink | undefined;
+
+  constructor(net: Network, op: MemberOp, args: unknown, target: Proc, caller: Proc, pending: PendingCall) {
+    this.#net = net;
+    this.op = op;
+    this.args = args;
+    this.#target = target;
+    this.#caller = caller;
+    this.#pending = pending;
+  }
+
+  /** The link back to the caller (made when asked: most calls never use it). */
+  get connection(): MemberLink {
+    return this.#link ??= new SimLink(
+      this.#net,
+      this.#target,
+      this.#caller.id,
+      this.#net.clockFor(this.#target),
+    );
+  }
+
+  reply(value: unknown): void {
+    this.#net.reply(this.#target, this.#caller, value, this.#pending);
+  }
 }
