@@ -5,8 +5,9 @@
  * workloads; BENCH_ONLY=core,cluster,keyed,dns,metrics,ergo,authz,console,sim picks sections;
  * BENCH_CLUSTER_SIZES (default 5,10,20,50) sets the membership cluster sizes; BENCH_SIM_SIZES
  * (default 10000) the sizes of the membership simulation (section `sim`, ~15 min at 10,000 on 2
- * cores; BENCH_SIM_SIZES=1000 for a quick run) and BENCH_SIM_PARTITION_MAX_N (default 1000) the
- * largest size that also simulates a partition (docs/SCALE.md).
+ * cores; BENCH_SIM_SIZES=1000 for a quick run), BENCH_SIM_PARTITION_MAX_N (default 1000) the
+ * largest size that also simulates a partition and BENCH_SIM_MERGE_SIZES (default 1000) the sizes
+ * whose split start is healed (docs/SCALE.md).
  *
  * @module
  */

@@ -94,7 +94,7 @@ const rows: [string, (f: Figures) => string][] = [
     `false removals per member-hour, ${l} loss`,
     (f) => notRunOr(f.falseRemovals[l] ?? NaN, 3),
   ]),
-  ["halves re-merged after healing", (f) => (f.curves.merge.length === 0 ? "not run" : ms(f.mergeMs))],
+  ["halves re-merged after healing", (f) => (f.partitioned ? ms(f.mergeMs) : "not run")],
   ["idle: messages / member / s", (f) => f.idle.messages.toFixed(1)],
   ["idle: bytes / member / s", (f) => f.idle.bytes.toFixed(0)],
   ["churn 1 %/min: messages / member / s", (f) => notRunOr(f.churn.messages, 1)],

@@ -14,6 +14,8 @@ export interface Figures {
   crash: { p99?: number; p100?: number };
   /** False removals per member-hour, by packet loss. */
   falseRemovals: Record<string, number>;
+  /** Whether the partition phase ran. */
+  partitioned: boolean;
   /** Until every live view holds every live member again, after the partition healed. */
   mergeMs?: number;
   /** Per member per second. */
@@ -127,6 +129,7 @@ export async function measure(plan: Plan): Promise<Figures> {
     join,
     crash,
     falseRemovals,
+    partitioned: plan.partitionMs > 0,
     mergeMs,
     idle,
     churn,
