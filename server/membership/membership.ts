@@ -316,7 +316,6 @@ export class Membership {
         return outcome;
       case "joined":
         this.#ctx.roster.add(u.Id);
-        this.#antiEntropy.noteJoin();
         this.#events.joined(u.Id, u.Url);
         break;
       case "removed":

@@ -18,8 +18,6 @@ import {
   EXCHANGE_TIMEOUT_MS,
   MAX_PUSH_PULL_PAGES,
   MAX_TOMBS_IN_STATE,
-  MERGE_BURST_JOINS,
-  MERGE_SETTLE_MS,
   PAST_PEER_KEEP_MS,
   PAST_PEER_RETRY_MS,
   PUSH_PULL_PAGE_BYTES,
@@ -41,8 +39,6 @@ export class AntiEntropy {
   #ctx: Context;
   /** When the last push-pull with a stranger began (one per strangerPushPullMs, whoever it is with). */
   #lastStranger = -Infinity;
-  /** Joins heard close together (each within MERGE_SETTLE_MS of the last), and when the last was. */
-  #burst = { joins: 0, lastAt: -Infinity, followUp: false };
 
   /** A push-pull side over the shared context; {@link run} starts its loops. */
   constructor(ctx: Context) {
@@ -74,34 +70,6 @@ export class AntiEntropy {
     const page = Number.isSafeInteger(args.Page) && (args.Page as number) >= 0 ? args.Page as number : 0;
     const pages = this.#pages(call.connection.serverId);
     call.reply({ Members: pages[page] ?? [], More: page + 1 < pages.length });
-  }
-
-  /**
-   * A member joined this view. After a burst of joins (two clusters merging, a healed partition)
-   * has settled, one push-pull with a random member fills what the burst's gossip missed: at
-   * 1,000 members a merge's last pairs are single (viewer, member) pairs whose refutation the
-   * viewer never heard, and the periodic push-pull is 100 s away.
-   */
-  noteJoin(): void {
-    const burst = this.#burst;
-    const now = this.#ctx.clock.now();
-    if (now - burst.lastAt > MERGE_SETTLE_MS) burst.joins = 0;
-    burst.joins++;
-    burst.lastAt = now;
-    if (burst.joins >= MERGE_BURST_JOINS && !burst.followUp) void this.#afterBurst();
-  }
-
-  async #afterBurst(): Promise<void> {
-    const ctx = this.#ctx;
-    const burst = this.#burst;
-    burst.followUp = true;
-    for (let quiet = 0; quiet < MERGE_SETTLE_MS; quiet = ctx.clock.now() - burst.lastAt) {
-      await ctx.sleep(MERGE_SETTLE_MS - quiet);
-      if (ctx.stopped) return;
-    }
-    burst.followUp = false;
-    burst.joins = 0;
-    this.#withRandomMember();
   }
 
   /** Traffic from a server we count as dead or do not know: merge views with it (SPEC §9.2). */

@@ -93,18 +93,6 @@ export const MAX_PIGGYBACK = 16;
 export const MAX_GOSSIP = 64;
 
 /**
- * Joins that close together make a burst worth a follow-up push-pull (push_pull.ts): more than a
- * rolling restart or a few new servers bring at once, fewer than any merge of two clusters.
- */
-export const MERGE_BURST_JOINS = 8;
-
-/**
- * A burst of joins has settled once none came for this long: a merge's gossip reaches 99.9 % of
- * pairs within ~1 s at 1,000 members (docs/SCALE.md), so the follow-up then fetches only the rest.
- */
-export const MERGE_SETTLE_MS = 2_000;
-
-/**
  * Tombs carried in a push-pull, newest first: enough to tell members buried on one side of a
  * partition that they must refute, without letting a day of churn bloat every exchange.
  */
