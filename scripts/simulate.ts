@@ -23,11 +23,27 @@ function arg(name: string, fallback: string): string {
   return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1] : fallback;
 }
 
-const sizes = arg("sizes", "100,1000,10000").split(",").map(Number);
-if (sizes.some((n) => !Number.isInteger(n) || n < 4)) {
-  console.error(`simulate: --sizes wants integers ≥ 4, got ${arg("sizes", "")}`);
-  Deno.exit(1);
+/** A list of cluster sizes (`--sizes`, `--merge-sizes`); "" is none. */
+function sizesArg(name: string, fallback: string): number[] {
+  const sizes = arg(name, fallback).split(",").filter((x) => x !== "").map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 4)) {
+    console.error(`simulate: --${name} wants integers ≥ 4, got ${arg(name, "")}`);
+    Deno.exit(1);
+  }
+  return sizes;
 }
+
+/** Progress of the simulation of `n` members on stderr, after each phase. */
+function progress(n: number): (phase: string, c: { now: number }) => void {
+  const wall0 = performance.now();
+  return (phase, c) =>
+    console.error(
+      `  N=${n} ${phase.padEnd(12)} virtual ${(c.now / 1000).toFixed(0).padStart(4)} s` +
+        `  wall ${((performance.now() - wall0) / 1000).toFixed(0).padStart(4)} s`,
+    );
+}
+
+const sizes = sizesArg("sizes", "100,1000,10000");
 const lossMs = Number(arg("loss-ms", "30000"));
 /** Packet loss levels in percent, one phase each. */
 const losses = arg("losses", "0,1,5,20").split(",").map(Number);
@@ -39,15 +55,10 @@ const churnMs = Number(arg("churn-ms", "60000"));
 /** Larger clusters skip the partition (see docs/SCALE.md: its gossip storm costs O(N² log N) messages). */
 const partitionMaxN = Number(arg("partition-max-n", "1000000"));
 const out = arg("out", "");
-const mergeSizes = arg("merge-sizes", "").split(",").filter((x) => x !== "").map(Number);
-if (mergeSizes.some((n) => !Number.isInteger(n) || n < 4)) {
-  console.error(`simulate: --merge-sizes wants integers ≥ 4, got ${arg("merge-sizes", "")}`);
-  Deno.exit(1);
-}
+const mergeSizes = sizesArg("merge-sizes", "");
 
 const results: Figures[] = [];
 for (const n of sizes) {
-  const wall0 = performance.now();
   const f = await measure({
     n,
     // Small clusters accumulate few member-hours per virtual minute: give them longer phases.
@@ -57,29 +68,14 @@ for (const n of sizes) {
     churnShare: 0.01,
     partitionMs: n <= partitionMaxN ? 30_000 : 0,
     mergeMaxMs: 120_000,
-    progress: (phase, c) =>
-      console.error(
-        `  N=${n} ${phase.padEnd(12)} virtual ${(c.now / 1000).toFixed(0).padStart(4)} s` +
-          `  wall ${((performance.now() - wall0) / 1000).toFixed(0).padStart(4)} s`,
-      ),
+    progress: progress(n),
   });
   results.push(f);
 }
 
 const merges: MergeFigures[] = [];
 for (const n of mergeSizes) {
-  const wall0 = performance.now();
-  merges.push(
-    await measureMerge(n, {
-      apartMs: 5_000,
-      maxMs: 120_000,
-      progress: (phase, c) =>
-        console.error(
-          `  N=${n} ${phase.padEnd(12)} virtual ${(c.now / 1000).toFixed(0).padStart(4)} s` +
-            `  wall ${((performance.now() - wall0) / 1000).toFixed(0).padStart(4)} s`,
-        ),
-    }),
-  );
+  merges.push(await measureMerge(n, { apartMs: 5_000, maxMs: 120_000, progress: progress(n) }));
 }
 
 const notRunOr = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : "not run");

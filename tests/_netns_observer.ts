@@ -56,21 +56,7 @@ export class Observer {
 
   /** Starts the observer in `ns`. */
   static start(ns: string | null): Observer {
-    const [cmd, argv] = inNs(ns, [
-      "deno",
-      "run",
-      ...PERMISSIONS,
-      new URL(import.meta.url).pathname,
-      "observe",
-    ]);
-    const child = new Deno.Command(cmd, {
-      args: argv,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-      env: QUIET_ENV,
-    }).spawn();
-    return new Observer(child);
+    return new Observer(spawnThisScript(ns, ["observe"], "piped"));
   }
 
   /** Calls `op` on the server at `url`; rejects with the error's message. */
@@ -141,23 +127,7 @@ export class GroupListener {
 
   /** Starts listening on `group` (`ip:port`) in `ns`; resolves once it has joined the group. */
   static async start(ns: string | null, group: string): Promise<GroupListener> {
-    const [cmd, argv] = inNs(ns, [
-      "deno",
-      "run",
-      ...PERMISSIONS,
-      new URL(import.meta.url).pathname,
-      "listen",
-      group,
-    ]);
-    const child = new Deno.Command(cmd, {
-      args: argv,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "inherit",
-      env: QUIET_ENV,
-    })
-      .spawn();
-    const l = new GroupListener(child);
+    const l = new GroupListener(spawnThisScript(ns, ["listen", group], "null"));
     await l.#ready;
     return l;
   }
@@ -245,4 +215,11 @@ export async function viewsAre(o: Observer, watchers: NsServer[], members: NsSer
   const want = members.map((m) => m.id).sort().join(" ");
   const views = await Promise.all(watchers.map((w) => o.view(w.url)));
   return views.every((v) => v?.join(" ") === want);
+}
+
+/** This module run as a script in `ns` (its `observe` or `listen` mode), stdout piped to the caller. */
+function spawnThisScript(ns: string | null, args: string[], stdin: "piped" | "null"): Deno.ChildProcess {
+  const [cmd, argv] = inNs(ns, ["deno", "run", ...PERMISSIONS, new URL(import.meta.url).pathname, ...args]);
+  return new Deno.Command(cmd, { args: argv, stdin, stdout: "piped", stderr: "inherit", env: QUIET_ENV })
+    .spawn();
 }

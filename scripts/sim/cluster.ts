@@ -52,19 +52,14 @@ export class SimCluster {
       new Map<string, Entry>(half.map((p) => [p.id, { url: p.url, inc: 0, state: "alive", meta }]))
     );
     // Deaths declared over one suspicion period, so "the newest tombs" differ from member to member.
-    const buried = halves.map((half) =>
-      new Map<string, Tomb>(
-        half.map((
-          p,
-        ) => [p.id, {
-          url: p.url,
-          inc: 0,
-          state: "dead",
-          at: Date.now() - this.random() * 8_000,
-          retry: true,
-        }]),
-      )
-    );
+    const tombOf = (p: Proc): Tomb => ({
+      url: p.url,
+      inc: 0,
+      state: "dead",
+      at: Date.now() - this.random() * 8_000,
+      retry: true,
+    });
+    const buried = halves.map((half) => new Map(half.map((p) => [p.id, tombOf(p)])));
     procs.forEach((p, i) => {
       const h = side(i);
       if (split) this.net.faults.group.set(p.id, h);

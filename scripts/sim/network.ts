@@ -127,7 +127,7 @@ export class Network {
   transportFor(proc: Proc): MemberTransport {
     const clock = this.clockFor(proc);
     return {
-      connect: (id) => Promise.resolve(this.#link(proc, id, clock)),
+      connect: (id) => Promise.resolve(new SimLink(this, proc, id, clock)),
       dial: (url) => {
         const id = this.#byUrl.get(url);
         const target = id && this.procs.get(id);
@@ -137,15 +137,11 @@ export class Network {
             clock.after(3_000, () => reject(new Error("connection timed out")))
           );
         }
-        return Promise.resolve(this.#link(proc, target.id, clock));
+        return Promise.resolve(new SimLink(this, proc, target.id, clock));
       },
       // Links here never break: a crashed peer is silent, as a powered-off host is.
       onClosed: () => {},
     };
-  }
-
-  #link(from: Proc, to: string, clock: Clock): MemberLink {
-    return new SimLink(this, from, to, clock);
   }
 
   /** A call from `from` to `to`: one request, one reply, or a timeout on `from`'s clock. */
@@ -158,8 +154,8 @@ export class Network {
     timeoutMs: number,
   ): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const pending = new PendingCall(resolve, clock);
-      pending.timer = clock.after(timeoutMs, () => pending.fail(reject));
+      const pending = new PendingCall(resolve, reject, clock);
+      pending.timer = clock.after(timeoutMs, () => pending.fail());
       this.#send(from, to, args, () => {
         const target = this.procs.get(to);
         if (!target) return;
@@ -268,10 +264,12 @@ class PendingCall {
   done = false;
   timer: unknown;
   readonly #resolve: (value: unknown) => void;
+  readonly #reject: (err: Error) => void;
   readonly #clock: Clock;
 
-  constructor(resolve: (value: unknown) => void, clock: Clock) {
+  constructor(resolve: (value: unknown) => void, reject: (err: Error) => void, clock: Clock) {
     this.#resolve = resolve;
+    this.#reject = reject;
     this.#clock = clock;
   }
 
@@ -282,10 +280,10 @@ class PendingCall {
     this.#resolve(value);
   }
 
-  fail(reject: (err: Error) => void): void {
+  fail(): void {
     if (this.done) return;
     this.done = true;
-    reject(new Error("call timed out"));
+    this.#reject(new Error("call timed out"));
   }
 }
 

@@ -14,6 +14,7 @@
 import type { MemberUpdate } from "../../wire/ops.ts";
 import type { Context } from "./context.ts";
 import type { MemberCall, MemberLink } from "./seams.ts";
+import type { Tomb } from "./table.ts";
 import {
   EXCHANGE_TIMEOUT_MS,
   MAX_PUSH_PULL_PAGES,
@@ -129,15 +130,16 @@ export class AntiEntropy {
   #retryPastPeer(): void {
     const { table, random, transport } = this.#ctx;
     table.expire(PAST_PEER_KEEP_MS);
-    let pick: string | undefined;
+    let pick: [string, Tomb] | undefined;
     let seen = 0;
-    for (const [id, tomb] of table.tombs) {
+    for (const entry of table.tombs) {
+      const tomb = entry[1];
       if (tomb.state !== "dead" || !tomb.retry) continue;
-      if (random() * ++seen < 1) pick = id;
+      if (random() * ++seen < 1) pick = entry;
     }
     if (!pick) return;
-    const id = pick;
-    transport.dial(table.tombs.get(id)!.url).then((link) => this.exchange(link)).catch((err) => {
+    const [id, { url }] = pick;
+    transport.dial(url).then((link) => this.exchange(link)).catch((err) => {
       if (err instanceof Error && err.message === "server identity mismatch") table.forgetUrl(id);
     });
   }
