@@ -3,7 +3,7 @@
 "use strict";
 
 // Output kept in the page per process view: a fast stream trims the oldest text, never freezes.
-const OUTPUT_CAP_CHARS = 200_000;
+const OUTPUT_CAP_CHARS = 100_000;
 
 // --- details of the selected element --------------------------------------------------------
 
@@ -157,7 +157,13 @@ function flushOutput(o) {
   o.queued = false;
   const stick = o.pre.scrollTop + o.pre.clientHeight >= o.pre.scrollHeight - 4;
   const frag = document.createDocumentFragment();
-  for (const { stream, text } of o.pending) {
+  for (const { stream, text, skipped } of o.pending) {
+    if (skipped > 0) {
+      // The console sends the newest part of a flood; the gap is said, in the text's own place.
+      const note = `\n… ${bytesText(skipped)} of ${stream} not shown …\n`;
+      frag.append(el("span", { class: "skipped" }, note));
+      o.chars += note.length;
+    }
     frag.append(stream === "stderr" ? el("span", { class: "err" }, text) : document.createTextNode(text));
     o.chars += text.length;
   }
@@ -168,6 +174,12 @@ function flushOutput(o) {
     o.pre.firstChild.remove();
   }
   if (stick) o.pre.scrollTop = o.pre.scrollHeight;
+}
+
+function bytesText(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KiB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
 function closeOutput() {
