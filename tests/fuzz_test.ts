@@ -37,8 +37,12 @@ import {
 } from "./_fuzz.ts";
 import { portOf } from "./_util.ts";
 
-/** Handshakes to fuzz per server: each one is a connection, a log line and an ops-log line. */
-const HANDSHAKES = Math.max(200, Math.round(FRAMES / 50));
+/**
+ * Handshakes to fuzz per server (500 at the CI default): each one is a connection, a log line and
+ * an ops-log line, and a keyed one a TLS handshake of ~9 ms here, so they cost more than frames;
+ * 500 draw each of the four kinds of hello body with every role many times over.
+ */
+const HANDSHAKES = Math.max(200, Math.round(FRAMES / 200));
 
 /** Frames per fuzzing connection, at most: long enough for calls to interact, short enough for many connections. */
 const _FRAMES_PER_CONN = 1000;

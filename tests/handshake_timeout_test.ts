@@ -20,13 +20,15 @@ Deno.test("a server that accepts but never answers times out the dial after 5s",
     await Deno.writeTextFile(keyFile, (await circuit(["keygen"])).stdout);
     try {
       // Unkeyed (the hello leaves with the first call) and keyed (the whole handshake first).
-      for (const args of [["ls", "/"], ["peek", "/X0de74570a61e9688"], ["ls", "-hmac", keyFile, "/"]]) {
+      // Side by side: each waits out the same deadline.
+      const cases = [["ls", "/"], ["peek", "/X0de74570a61e9688"], ["ls", "-hmac", keyFile, "/"]];
+      await Promise.all(cases.map(async (args) => {
         const began = Date.now();
         const r = await circuit([args[0], "-d", url, ...args.slice(1)], { timeoutMs: 20_000 });
         const took = Date.now() - began;
         assertFails(r, 1, `dial ${url}: timed out after 5s`);
         assert.ok(took >= 5000 && took < 9000, `${args.join(" ")} took ${took} ms`);
-      }
+      }));
     } finally {
       await Deno.remove(keyFile);
     }
