@@ -197,7 +197,8 @@ export class Network {
   }
 
   #reachable(a: string, b: string): boolean {
-    return (this.faults.group.get(a) ?? 0) === (this.faults.group.get(b) ?? 0);
+    const group = this.faults.group;
+    return group.size === 0 || (group.get(a) ?? 0) === (group.get(b) ?? 0);
   }
 }
 

@@ -112,14 +112,9 @@ export class Membership {
     meta?: Meta,
     options: MembershipOptions = {},
   ) {
-    const table = new MemberTable(self.Id, self.Url, meta);
+    const table = new MemberTable(self.Id, self.Url, meta, options.known);
     const random = options.random ?? Math.random;
-    const roster = new Roster(random, (id) => table.members.has(id));
-    for (const [id, e] of options.known ?? []) {
-      if (id === self.Id) continue;
-      table.members.set(id, e);
-      roster.add(id);
-    }
+    const roster = new Roster(random, (id) => table.members.has(id), table.members.keys());
     for (const [id, t] of options.buried ?? []) if (id !== self.Id) table.tombs.set(id, t);
     this.#table = table;
     transport = this.#meteredTransport(transport);

@@ -22,15 +22,16 @@ import type { Random } from "./seams.ts";
  * ```
  */
 export class Roster {
-  #ids: string[] = [];
+  #ids: string[];
   #next = 0;
   #random: Random;
   #isMember: (id: string) => boolean;
 
-  /** An empty roster. */
-  constructor(random: Random, isMember: (id: string) => boolean) {
+  /** A roster of `ids` (none by default), shuffled. */
+  constructor(random: Random, isMember: (id: string) => boolean, ids: Iterable<string> = []) {
     this.#random = random;
     this.#isMember = isMember;
+    this.#ids = this.#shuffled([...ids]);
   }
 
   /** Adds a member that joined the view at a random place, as memberlist does. */

@@ -81,15 +81,18 @@ export class MemberTable {
   /** This server's host name and tags. */
   readonly selfMeta: Meta;
   /** The other members of the view. */
-  readonly members: Map<string, Entry> = new Map();
+  readonly members: Map<string, Entry>;
   /** Members removed from the view. */
   readonly tombs: Map<string, Tomb> = new Map();
 
-  /** A table holding only this server. */
-  constructor(selfId: string, selfUrl: string, selfMeta: Meta = NO_META) {
+  /** A table holding this server and the members of `known` (a view to start from). */
+  constructor(selfId: string, selfUrl: string, selfMeta: Meta = NO_META, known?: ReadonlyMap<string, Entry>) {
     this.selfId = selfId;
     this.selfUrl = selfUrl;
     this.selfMeta = selfMeta;
+    // One copy of the whole map: the simulator starts 10,000 tables from 10,000-member views.
+    this.members = new Map(known);
+    this.members.delete(selfId);
   }
 
   /** The update that describes this server. */
