@@ -99,9 +99,11 @@ const rows: [string, (f: Figures) => string][] = [
   ["virtual time simulated", (f) => `${(f.virtualMs / 1000).toFixed(0)} s`],
   ["simulator wall time", (f) => `${(f.wallMs / 1000).toFixed(0)} s`],
 ];
-console.log(`| figure | ${results.map((f) => `N = ${f.n.toLocaleString("en")}`).join(" | ")} |`);
-console.log(`|---|${results.map(() => "---:").join("|")}|`);
-for (const [label, cell] of rows) console.log(`| ${label} | ${results.map(cell).join(" | ")} |`);
+if (results.length > 0) {
+  console.log(`| figure | ${results.map((f) => `N = ${f.n.toLocaleString("en")}`).join(" | ")} |`);
+  console.log(`|---|${results.map(() => "---:").join("|")}|`);
+  for (const [label, cell] of rows) console.log(`| ${label} | ${results.map(cell).join(" | ")} |`);
+}
 if (merges.length > 0) {
   const mergeRows: [string, (f: MergeFigures) => string][] = [
     ["halves re-merged after healing", (f) => ms(f.mergeMs)],
