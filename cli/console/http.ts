@@ -208,6 +208,9 @@ function _outputEvents(client: Client, path: string): Response {
       const sampler = new OutputSampler(_OUTPUT_MESSAGE_BYTES);
       let wake: (() => void) | undefined;
       let ended = false;
+      // Kept, not thrown: the loop below may be waiting on a send or the interval when the tail
+      // fails, and a rejection nobody awaits yet would end the whole console.
+      let failure: unknown;
       const reading = (async () => {
         try {
           const tail = (h as Proc).tail({ follow: true, bytes: _OUTPUT_TAIL_BYTES, stream, signal });
@@ -215,6 +218,8 @@ function _outputEvents(client: Client, path: string): Response {
             sampler.add(chunk);
             wake?.();
           }
+        } catch (err) {
+          failure = err;
         } finally {
           ended = true;
           wake?.();
@@ -231,6 +236,7 @@ function _outputEvents(client: Client, path: string): Response {
         if (!ended) await new Promise((resolve) => setTimeout(resolve, _OUTPUT_INTERVAL_MS));
       }
       await reading;
+      if (failure !== undefined) throw failure;
     };
     await Promise.all([follow("stdout"), follow("stderr")]);
     send("end", null);
