@@ -20,17 +20,18 @@ const _SSE_KEEPALIVE_MS = 15_000;
 const _OUTPUT_TAIL_BYTES = 64 * 1024;
 
 /**
- * A stream's live output goes to the page at most this often: each message costs the page a
- * parse and a layout, and 20 a second is smooth to the eye while output after a quiet spell still
- * goes at once (SPEC §13.3 asks a line on screen within 100 ms).
+ * Live output reaches the page at this rate per stream at most: more than anyone reads, yet the
+ * page keeps answering while a process writes 10 MB/s; the rest is skipped, and said so. After
+ * each message a stream pauses for that message's share of a second at this rate, so a line now
+ * and then shows at once (SPEC §13.3 asks within 100 ms) and a flood comes 32 KiB every 50 ms.
  */
-const _OUTPUT_INTERVAL_MS = 50;
+const _OUTPUT_BYTES_PER_S = 640 * 1024;
 
-/**
- * The most one output message carries: 32 KiB twenty times a second is more than anyone reads,
- * yet keeps the page answering while a process writes 10 MB/s; the rest is skipped, and said so.
- */
-const _OUTPUT_MESSAGE_BYTES = 32 * 1024;
+/** The most one output message carries: 50 ms at the rate above. */
+const _OUTPUT_MESSAGE_BYTES = _OUTPUT_BYTES_PER_S / 20;
+
+/** The least pause between two messages: each costs the page a wake-up and a parse. */
+const _OUTPUT_MIN_GAP_MS = 5;
 
 /**
  * Changes are gathered this long before they go to the page: each event-stream message costs the
@@ -225,15 +226,16 @@ function _outputEvents(client: Client, path: string): Response {
           wake?.();
         }
       })();
-      // Output arriving after a quiet spell goes at once; under a flood, one message per interval.
       while (!(ended && sampler.empty)) {
         if (sampler.empty) {
           await new Promise<void>((resolve) => (wake = resolve));
           wake = undefined;
           continue;
         }
-        await send("output", { stream, ...sampler.take() });
-        if (!ended) await new Promise((resolve) => setTimeout(resolve, _OUTPUT_INTERVAL_MS));
+        const sample = sampler.take();
+        await send("output", { stream, ...sample });
+        const pauseMs = Math.max(_OUTPUT_MIN_GAP_MS, (sample.text.length / _OUTPUT_BYTES_PER_S) * 1000);
+        if (!ended) await new Promise((resolve) => setTimeout(resolve, pauseMs));
       }
       await reading;
       if (failure !== undefined) throw failure;
