@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { concat } from "../../wire/bytes.ts";
 
 /** What one message to the page carries: the text, and the bytes skipped just before it. */
 export type OutputSample = { text: string; skipped: number };
@@ -40,7 +41,7 @@ export class OutputSampler {
 
   /** The text gathered since the last take, cut to the newest `limit` bytes at a character's start. */
   take(): OutputSample {
-    let bytes = _concat(this.#chunks, this.#bytes);
+    let bytes = concat(this.#chunks);
     let skipped = this.#skipped;
     if (bytes.length > this.#limit) {
       skipped += bytes.length - this.#limit;
@@ -60,15 +61,4 @@ export class OutputSampler {
     this.#skipped = 0;
     return { text: this.#decoder.decode(bytes, { stream: true }), skipped };
   }
-}
-
-function _concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
