@@ -15,8 +15,9 @@ const TOKEN = "t0ken";
 Deno.test("console output events: after the page stalls, stdout and stderr both flow again", async () => {
   await withServer(async (s) => {
     const client = await dial(s.url);
+    const path = `${s.serverAnchor}/both`;
+    let drained: Promise<void>[] = [];
     try {
-      const path = `${s.serverAnchor}/both`;
       const proc = await client.walk(path).makeProc({
         path: "/bin/sh",
         args: [
@@ -25,7 +26,7 @@ Deno.test("console output events: after the page stalls, stdout and stderr both 
         ],
       }) as Proc;
       // The process's own readers keep it writing (unread output holds it back, SPEC §7.2).
-      const drained = [proc.stdout, proc.stderr].map((r) => r.pipeTo(new WritableStream()).catch(() => {}));
+      drained = [proc.stdout, proc.stderr].map((r) => r.pipeTo(new WritableStream()).catch(() => {}));
       // No watch feed: this test reads only /output.
       const handler = consoleHandler(client, async function* () {}, TOKEN);
       const res = await handler(
@@ -58,9 +59,10 @@ Deno.test("console output events: after the page stalls, stdout and stderr both 
       }
       await reader.cancel();
       assert.ok(seen.stdout >= 3 && seen.stderr >= 3, `after the stall: ${JSON.stringify(seen)}`);
-      await client.walk(path).scrub({ kill: true });
-      await Promise.all(drained);
     } finally {
+      // Whatever failed, the flood ends with the test (the server is stopped by SIGKILL).
+      await client.walk(path).scrub({ kill: true }).catch(() => {});
+      await Promise.all(drained);
       await client.close();
     }
   });
