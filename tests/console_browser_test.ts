@@ -161,6 +161,8 @@ Deno.test("console: token, servers, tree, a process from the form with live outp
     await page.waitForFunction(() => document.getElementById("error").hidden, { timeout: 2_000 });
 
     // A server killed outright leaves the membership view, and the timeline says so.
+    // A SIGKILLed server cannot end its processes: its sleeper goes first, or it would outlive the test.
+    await client.walk(`${c.serverAnchor}/svc/db`).scrub({ kill: true });
     await c.stop("SIGKILL");
     await page.waitForFunction(
       (id: string) =>
