@@ -9,7 +9,7 @@
 import puppeteer from "puppeteer-core";
 import { type Chan, dial } from "../mod.ts";
 import { TestServer } from "../tests/_harness.ts";
-import { CHROMIUM, clickRow, startConsole } from "../tests/_console.ts";
+import { CHROMIUM, clickRow, startConsole, stopConsole } from "../tests/_console.ts";
 import { channelSeconds } from "./bench_channel.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -156,12 +156,8 @@ export async function benchConsole(scale = 1): Promise<[string, string, string][
     ];
   } finally {
     await browser?.close();
-    try {
-      con?.child.kill("SIGINT");
-    } catch {
-      // it ended by itself (its failure is the section's error): the servers must still stop
-    }
-    await con?.child.status;
+    // A console that ended by itself has failed the section already: the servers must still stop.
+    if (con) await stopConsole(con);
     for (const s of [a, b, c]) await s.stop();
     await Deno.remove(dir, { recursive: true });
   }

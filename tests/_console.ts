@@ -38,6 +38,19 @@ export async function startConsole(dialUrl: string): Promise<{ child: Deno.Child
 }
 
 /**
+ * Ends a console started by {@link startConsole} with SIGINT (Ctrl-C), unless it already ended by
+ * itself; its exit status either way.
+ */
+export async function stopConsole(con: { child: Deno.ChildProcess }): Promise<Deno.CommandStatus> {
+  try {
+    con.child.kill("SIGINT");
+  } catch {
+    // it ended by itself: the status says how
+  }
+  return await con.child.status;
+}
+
+/**
  * Clicks the element matching `selector` inside the page, once it exists: the tree and the
  * details re-render on changes, so a handle held across an event may be detached by the time a
  * mouse click would land.

@@ -8,7 +8,7 @@ import { deepEqual as assertEquals, ok as assert } from "node:assert/strict";
 import puppeteer from "puppeteer-core";
 import { dial, type Proc } from "../mod.ts";
 import { eventually, TestServer } from "./_harness.ts";
-import { CHROMIUM, clickOn, clickRow, startConsole } from "./_console.ts";
+import { CHROMIUM, clickOn, clickRow, startConsole, stopConsole } from "./_console.ts";
 
 // The page's globals, as the functions puppeteer runs in the browser see them (the test is
 // type-checked against Deno's library, not the DOM's).
@@ -177,8 +177,7 @@ Deno.test("console: token, servers, tree, a process from the form with live outp
     await page.screenshot({ path: `${SHOTS}console-membership.png` });
   } finally {
     await browser.close();
-    con.child.kill("SIGINT");
-    const status = await con.child.status;
+    const status = await stopConsole(con);
     assertEquals(status.code, 0, "the console ends cleanly on SIGINT");
     await client.close();
     for (const s of [a, b, c]) await s.stop();
@@ -263,12 +262,7 @@ Deno.test("console: with 1,000 anchors and a process writing ~10 MB/s the page a
     await drained;
   } finally {
     await browser.close();
-    try {
-      con.child.kill("SIGINT");
-    } catch {
-      // it ended by itself: the status below says how
-    }
-    assertEquals((await con.child.status).code, 0, "the console ends cleanly on SIGINT");
+    assertEquals((await stopConsole(con)).code, 0, "the console ends cleanly on SIGINT");
     await client.close();
     await a.stop();
     await Deno.remove(dir, { recursive: true });

@@ -10,6 +10,7 @@ import type { Proc } from "../../client/handles.ts";
 import { apiActions, runAction } from "./api.ts";
 import { PAGE_ASSETS } from "./assets.ts";
 import { OutputSampler } from "./output_sampler.ts";
+import { WaitList } from "../../wire/wait_list.ts";
 
 const _COOKIE = "circuit_console";
 
@@ -121,7 +122,7 @@ function _sse(
   // Back-pressure: a page slower than the stream holds up `send`, so the console buffers at most
   // _SSE_BUFFER_BYTES per page (a followed tail then skips what its ring overwrote meanwhile).
   // Both output streams may wait at once: every waiter is woken.
-  const room: (() => void)[] = [];
+  const room = new WaitList<void>();
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       const write = (text: string): Promise<void> => {
@@ -131,7 +132,7 @@ function _sse(
           return Promise.resolve(); // closed under us: the page went away
         }
         if ((controller.desiredSize ?? 1) > 0 || signal.aborted) return Promise.resolve();
-        return new Promise<void>((resolve) => room.push(resolve));
+        return room.wait();
       };
       timer = setInterval(() => write(": keep-alive\n\n"), _SSE_KEEPALIVE_MS);
       const send: _Send = (event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
@@ -152,12 +153,12 @@ function _sse(
         });
     },
     pull() {
-      for (const resolve of room.splice(0)) resolve();
+      room.resolveAll();
     },
     cancel() {
       clearInterval(timer);
       gone.abort();
-      for (const resolve of room.splice(0)) resolve();
+      room.resolveAll();
     },
   }, new ByteLengthQueuingStrategy({ highWaterMark: _SSE_BUFFER_BYTES }));
   return new Response(body, {
@@ -207,7 +208,7 @@ function _outputEvents(client: Client, path: string): Response {
     }
     const follow = async (stream: "stdout" | "stderr") => {
       const sampler = new OutputSampler(_OUTPUT_MESSAGE_BYTES);
-      let wake: (() => void) | undefined;
+      const arrived = new WaitList<void>();
       let ended = false;
       // Kept, not thrown: the loop below may be waiting on a send or the interval when the tail
       // fails, and a rejection nobody awaits yet would end the whole console.
@@ -217,19 +218,18 @@ function _outputEvents(client: Client, path: string): Response {
           const tail = (h as Proc).tail({ follow: true, bytes: _OUTPUT_TAIL_BYTES, stream, signal });
           for await (const chunk of tail) {
             sampler.add(chunk);
-            wake?.();
+            arrived.resolveAll();
           }
         } catch (err) {
           failure = err;
         } finally {
           ended = true;
-          wake?.();
+          arrived.resolveAll();
         }
       })();
       while (!(ended && sampler.empty)) {
         if (sampler.empty) {
-          await new Promise<void>((resolve) => (wake = resolve));
-          wake = undefined;
+          await arrived.wait();
           continue;
         }
         const sample = sampler.take();
